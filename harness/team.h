@@ -1,0 +1,306 @@
+#pragma once
+// Team: runs one workload under one strategy on N persistent worker threads.
+//
+// The threads are started, pinned and attached once per run; setup (building
+// the workload's shared structures) and teardown happen on thread 0 outside
+// the timed region. Each timed iteration releases all workers together
+// through a spinning start barrier, so thread creation, wake-up latency and
+// setup never count. An iteration's time is the span from the first thread
+// leaving the barrier to the last thread finishing (wall time of the whole
+// team). The main thread blocks (futex) while workers run, so on a 2-core
+// machine it does not steal a core from them.
+//
+// Both the benchmark harness and the tests run workloads through this class,
+// so what the tests check is exactly what the benchmarks time.
+
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "strategies/object.h"
+#include "strategies/strategy.h"
+#include "workloads/workload.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace rcb {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+struct TeamConfig {
+  std::uint32_t threads = 1;
+  Size size = Size::quick;
+  // Called on each worker as it starts (pinning); returns the logical CPU it
+  // was bound to, or -1 when unbound. Not on any timed path.
+  std::function<int(std::uint32_t tid)> on_thread_start;
+  // Called after setup, on thread 0 (freeze passes hook in here).
+  std::function<void()> after_setup;
+};
+
+struct IterationResult {
+  double seconds;           // first start to last finish
+  std::uint64_t checksum;   // sum of the threads' checksums, mod 2^64
+};
+
+struct RunTotals {
+  Counters counters;              // timed iterations only, threads + runtime
+  std::uint64_t allocated = 0;    // whole run, setup and teardown included
+  std::uint64_t freed = 0;
+  std::vector<int> bound_cpu;     // per thread, -1 if unbound
+  std::vector<int> last_cpu;      // per thread, where it was when its last iteration ended
+  [[nodiscard]] std::int64_t live() const {
+    return static_cast<std::int64_t>(allocated) - static_cast<std::int64_t>(freed);
+  }
+};
+
+template <RefCountStrategy S, template <class> class W>
+  requires Workload<W, S>
+class Team {
+ public:
+  using Ctx = typename S::Context;
+
+  explicit Team(TeamConfig cfg) : cfg_(std::move(cfg)), slots_(cfg_.threads) {
+    if (cfg_.threads == 0) throw std::invalid_argument("a team needs at least one thread");
+    runtime_ = std::make_unique<typename S::Runtime>();
+    workers_.reserve(cfg_.threads);
+    for (std::uint32_t t = 0; t < cfg_.threads; ++t)
+      workers_.emplace_back([this, t] { worker_main(t); });
+    command(Command::setup);
+    if (has_error_.load(std::memory_order_acquire)) {
+      // Setup failed: stop the workers before the error leaves, or their
+      // std::thread destructors would terminate the program.
+      command(Command::exit);
+      for (auto& w : workers_) w.join();
+      runtime_->shutdown();
+      finished_ = true;
+      rethrow_worker_error();
+    }
+    baseline_ = collect_counters();
+  }
+
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+
+  ~Team() {
+    if (!finished_) {
+      try {
+        (void)finish();
+      } catch (...) {
+      }
+    }
+  }
+
+  // One timed iteration on every thread.
+  IterationResult iterate() {
+    command(Command::iterate);
+    rethrow_worker_error();
+    std::int64_t first = INT64_MAX, last = INT64_MIN;
+    std::uint64_t sum = 0;
+    for (auto& s : slots_) {
+      first = std::min(first, s.t0);
+      last = std::max(last, s.t1);
+      sum += s.checksum;
+    }
+    return {static_cast<double>(last - first) * 1e-9, sum};
+  }
+
+  [[nodiscard]] std::uint64_t expected_checksum() const { return expected_; }
+  [[nodiscard]] std::uint64_t items_per_thread() const { return items_per_thread_; }
+
+  // Tears down, detaches every thread, joins, shuts the runtime down and
+  // returns what happened. Counters cover the timed iterations only.
+  RunTotals finish() {
+    finished_ = true;
+    RunTotals totals;
+    totals.counters = collect_counters().since(baseline_);
+    command(Command::teardown);
+    command(Command::exit);
+    for (auto& w : workers_) w.join();
+    runtime_->shutdown();
+    for (auto& s : slots_) {
+      totals.allocated += s.allocated;
+      totals.freed += s.freed;
+      totals.bound_cpu.push_back(s.bound_cpu);
+      totals.last_cpu.push_back(s.last_cpu);
+    }
+    if constexpr (requires { runtime_->objects_freed(); }) totals.freed += runtime_->objects_freed();
+    runtime_.reset();
+    rethrow_worker_error();
+    return totals;
+  }
+
+ private:
+  enum class Command : std::uint8_t { none, setup, iterate, teardown, exit };
+
+  struct alignas(64) Slot {
+    Ctx* ctx = nullptr;
+    std::int64_t t0 = 0, t1 = 0;
+    std::uint64_t checksum = 0;
+    std::uint64_t allocated = 0, freed = 0;
+    int bound_cpu = -1, last_cpu = -1;
+  };
+
+  static std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Posts a command and blocks until every worker has done it.
+  void command(Command c) {
+    current_ = c;
+    arrived_.store(0, std::memory_order_relaxed);
+    remaining_.store(cfg_.threads, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+    for (std::uint32_t r; (r = remaining_.load(std::memory_order_acquire)) != 0;)
+      remaining_.wait(r, std::memory_order_acquire);
+  }
+
+  std::uint64_t wait_for_command(std::uint64_t seen) {
+    for (int spin = 0; spin < 4096; ++spin) {
+      const auto g = generation_.load(std::memory_order_acquire);
+      if (g != seen) return g;
+      cpu_relax();
+    }
+    for (;;) {
+      generation_.wait(seen, std::memory_order_acquire);
+      const auto g = generation_.load(std::memory_order_acquire);
+      if (g != seen) return g;
+    }
+  }
+
+  void start_barrier() {
+    arrived_.fetch_add(1, std::memory_order_acq_rel);
+    for (int spin = 0; arrived_.load(std::memory_order_acquire) < cfg_.threads; ++spin) {
+      if (spin < 4096)
+        cpu_relax();
+      else
+        std::this_thread::yield();  // oversubscribed: let the others arrive
+    }
+  }
+
+  void done() {
+    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) remaining_.notify_one();
+  }
+
+  void record_error(std::exception_ptr e) {
+    bool expected = false;
+    if (has_error_.compare_exchange_strong(expected, true)) error_ = e;
+  }
+
+  void rethrow_worker_error() {
+    if (has_error_.load(std::memory_order_acquire)) std::rethrow_exception(error_);
+  }
+
+  void worker_main(std::uint32_t tid) {
+    Slot& slot = slots_[tid];
+    if (cfg_.on_thread_start) slot.bound_cpu = cfg_.on_thread_start(tid);
+    Ctx ctx(*runtime_, ThreadIndex{tid});
+    slot.ctx = &ctx;
+    ctx.attach();
+    ctx.enter_blocking();
+    std::uint64_t seen = 0;
+    for (;;) {
+      seen = wait_for_command(seen);
+      const Command c = current_;
+      if (c == Command::exit) break;
+      try {
+        run_command(c, tid, ctx, slot);
+      } catch (...) {
+        record_error(std::current_exception());
+      }
+      done();
+    }
+    ctx.leave_blocking();
+    ctx.detach();
+    slot.allocated = ctx.allocated;
+    slot.freed = ctx.freed;
+    slot.ctx = nullptr;
+    done();
+  }
+
+  void run_command(Command c, std::uint32_t tid, Ctx& ctx, Slot& slot) {
+    switch (c) {
+      case Command::setup:
+        if (tid == 0) {
+          ctx.leave_blocking();
+          workload_.emplace(ctx, cfg_.size, cfg_.threads);
+          expected_ = workload_->expected_checksum();
+          items_per_thread_ = workload_->items_per_thread();
+          if (cfg_.after_setup) cfg_.after_setup();
+          if constexpr (requires { runtime_->freeze(*workload_); }) runtime_->freeze(*workload_);
+          ctx.enter_blocking();
+        }
+        break;
+      case Command::iterate: {
+        start_barrier();
+        slot.t0 = now_ns();
+        ctx.leave_blocking();
+        slot.checksum = workload_->run(ctx, ThreadIndex{tid});
+        ctx.safepoint();
+        slot.t1 = now_ns();
+        slot.last_cpu = sched_getcpu();
+        ctx.enter_blocking();
+        break;
+      }
+      case Command::teardown:
+        if (tid == 0 && workload_) {
+          ctx.leave_blocking();
+          workload_->teardown(ctx);
+          ctx.enter_blocking();
+        }
+        break;
+      case Command::none:
+      case Command::exit:
+        break;
+    }
+  }
+
+  // Only called while every worker is parked: the remaining_ hand-off
+  // orders their counter writes before these reads.
+  Counters collect_counters() const {
+    Counters c = runtime_->counters();
+    for (const auto& s : slots_)
+      if (s.ctx) c.merge(s.ctx->counters);
+    return c;
+  }
+
+  TeamConfig cfg_;
+  std::unique_ptr<typename S::Runtime> runtime_;
+  std::optional<W<S>> workload_;
+  std::vector<Slot> slots_;
+  std::vector<std::thread> workers_;
+  Counters baseline_;
+  std::uint64_t expected_ = 0;
+  std::uint64_t items_per_thread_ = 0;
+  bool finished_ = false;
+
+  Command current_ = Command::none;
+  alignas(64) std::atomic<std::uint64_t> generation_{0};
+  alignas(64) std::atomic<std::uint32_t> arrived_{0};
+  alignas(64) std::atomic<std::uint32_t> remaining_{0};
+  std::atomic<bool> has_error_{false};
+  std::exception_ptr error_;
+};
+
+}  // namespace rcb

@@ -1,0 +1,16 @@
+#pragma once
+// The one list of strategies. Adding a strategy is one header and one line
+// here; the benchmark matrix and the typed tests are built from this list.
+
+#include "strategies/atomic.h"
+#include "strategies/gil.h"
+#include "strategies/plain.h"
+
+namespace rcb {
+
+template <class... Ts>
+struct TypeList {};
+
+using AllStrategies = TypeList<Plain, Gil, Atomic>;
+
+}  // namespace rcb

@@ -1,0 +1,182 @@
+#pragma once
+// The contract every refcount backend satisfies.
+//
+// A strategy is a compile-time policy: a struct with a `Header` (the refcount
+// fields it owns inside every object), a `Runtime` (state shared by one run:
+// locks, queues, commit threads, count tables) and a `Context` (one per
+// thread, passed explicitly to every refcount operation, as CPython passes
+// `tstate`). Nothing on the incref/decref path is virtual, goes through a
+// function pointer or looks up thread-local storage: the Gilectomy talk
+// (seed 001) measured 370 million `pthread_getspecific` calls in one fib run.
+//
+// Adding a strategy: one header that ends in
+// `static_assert(RefCountStrategy<MyStrategy>);`, plus one line in
+// strategies/registry.h.
+
+#include <array>
+#include <concepts>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace rcb {
+
+// ---------------------------------------------------------------------------
+// Counters: what a strategy did, so a plot can explain a time.
+// One enum for all strategies; each strategy lists the ones it reports. A
+// counter is a plain increment on a line its thread owns (never shared), so
+// counting costs an `add`, not a coherence miss.
+
+enum class Counter : std::uint8_t {
+  atomic_rmw,          // lock-prefixed read-modify-writes on a count
+  owner_ops,           // biased: non-atomic ops by the owning thread
+  shared_ops,          // biased: atomic ops on the shared count
+  queued,              // biased: objects queued to their owner for a merge
+  merged,              // biased: local and shared counts merged
+  log_rotations,       // buffered: full or partial logs handed to the committer
+  log_entries,         // buffered: log entries applied by the committer
+  epochs,              // buffered: epochs the committer closed
+  delayed_frees,       // objects whose free happened later than their last decref
+  peak_pending_frees,  // buffered: most objects dead-but-not-yet-freed at once
+  skipped_ops,         // frozen: incref/decref skipped on a frozen object
+  frozen_objects,      // frozen: objects marked by the freeze pass
+  slot_pages,          // remote: count pages in use (peak)
+  gil_switches,        // gil: times the holder dropped the lock on request
+  gil_waits,           // gil: times a thread had to wait for the lock
+  kCount
+};
+
+enum class Aggregate : std::uint8_t { sum, max };
+
+struct CounterInfo {
+  std::string_view name;
+  Aggregate aggregate;
+  std::string_view meaning;
+};
+
+inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCount)>
+    kCounterInfo{{
+        {"atomic_rmw", Aggregate::sum, "lock-prefixed read-modify-writes on a count"},
+        {"owner_ops", Aggregate::sum, "non-atomic refcount ops by the owning thread"},
+        {"shared_ops", Aggregate::sum, "atomic ops on a shared count"},
+        {"queued", Aggregate::sum, "objects queued to their owner for a merge"},
+        {"merged", Aggregate::sum, "objects whose local and shared counts merged"},
+        {"log_rotations", Aggregate::sum, "logs handed to the commit thread"},
+        {"log_entries", Aggregate::sum, "log entries applied by the commit thread"},
+        {"epochs", Aggregate::sum, "epochs closed by the commit thread"},
+        {"delayed_frees", Aggregate::sum, "objects freed later than their last decref"},
+        {"peak_pending_frees", Aggregate::max, "most objects awaiting free at once"},
+        {"skipped_ops", Aggregate::sum, "refcount ops skipped on frozen objects"},
+        {"frozen_objects", Aggregate::max, "objects marked by the freeze pass"},
+        {"slot_pages", Aggregate::max, "pages of remote counts in use"},
+        {"gil_switches", Aggregate::sum, "GIL drops on another thread's request"},
+        {"gil_waits", Aggregate::sum, "GIL acquisitions that had to wait"},
+    }};
+
+[[nodiscard]] constexpr const CounterInfo& info(Counter c) {
+  return kCounterInfo[static_cast<std::size_t>(c)];
+}
+
+class Counters {
+ public:
+  void add(Counter c, std::uint64_t n = 1) { v_[index(c)] += n; }
+  void raise_to(Counter c, std::uint64_t x) {
+    auto& slot = v_[index(c)];
+    if (x > slot) slot = x;
+  }
+  [[nodiscard]] std::uint64_t operator[](Counter c) const { return v_[index(c)]; }
+
+  // Folds another thread's (or the runtime's) counters into this one.
+  void merge(const Counters& other) {
+    for (std::size_t i = 0; i < v_.size(); ++i) {
+      if (kCounterInfo[i].aggregate == Aggregate::sum)
+        v_[i] += other.v_[i];
+      else if (other.v_[i] > v_[i])
+        v_[i] = other.v_[i];
+    }
+  }
+  // What happened after `before` was taken: sums subtract, peaks stay.
+  [[nodiscard]] Counters since(const Counters& before) const {
+    Counters d = *this;
+    for (std::size_t i = 0; i < v_.size(); ++i)
+      if (kCounterInfo[i].aggregate == Aggregate::sum) d.v_[i] -= before.v_[i];
+    return d;
+  }
+  void reset() { v_.fill(0); }
+
+ private:
+  static constexpr std::size_t index(Counter c) { return static_cast<std::size_t>(c); }
+  std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount)> v_{};
+};
+
+// ---------------------------------------------------------------------------
+// Thread identity, passed explicitly (never looked up).
+
+struct ThreadIndex {
+  std::uint32_t value;
+  friend bool operator==(ThreadIndex, ThreadIndex) = default;
+};
+
+// What every per-thread context carries besides the strategy's own state:
+// its counters, its allocation tally (live = allocated - freed, summed over
+// all contexts, so no shared counter is touched per allocation) and the
+// teardown worklist that keeps freeing a deep structure off the C++ stack.
+class ContextBase {
+ public:
+  explicit ContextBase(ThreadIndex idx) : index_(idx) { reclaim_pending.reserve(64); }
+  ContextBase(const ContextBase&) = delete;
+  ContextBase& operator=(const ContextBase&) = delete;
+
+  [[nodiscard]] ThreadIndex index() const { return index_; }
+
+  Counters counters;
+  std::uint64_t allocated = 0;
+  std::uint64_t freed = 0;
+
+  // Used only by reclaim() in object.h (CPython's trashcan, as a worklist).
+  std::vector<void*> reclaim_pending;
+  bool reclaiming = false;
+
+ private:
+  ThreadIndex index_;
+};
+
+// ---------------------------------------------------------------------------
+// Static facts a strategy states about itself.
+
+struct StrategyInfo {
+  std::string_view name;
+  std::string_view description;  // one line, shown by `rcbench list`
+  bool multi_threaded;            // false: only ever run at one thread
+};
+
+template <class S>
+struct Object;  // the object model, strategies/object.h
+
+// The interface, checked at the bottom of every strategy header.
+template <class S>
+concept RefCountStrategy =
+    requires {
+      typename S::Header;
+      typename S::Runtime;
+      typename S::Context;
+      { S::info } -> std::convertible_to<StrategyInfo>;
+      { S::reported } ;  // the Counters this strategy reports
+    } &&
+    std::derived_from<typename S::Context, ContextBase> &&
+    std::constructible_from<typename S::Context, typename S::Runtime&, ThreadIndex> &&
+    requires(typename S::Runtime& rt, typename S::Context& ctx, Object<S>* o) {
+      ctx.attach();                // the thread starts running code
+      ctx.detach();                // it ends: nothing it owns may leak
+      ctx.init_header(o);          // a new object, count 1, held by ctx
+      ctx.incref(o);
+      ctx.decref(o);
+      ctx.safepoint();             // eval-breaker point: GIL drop, queue drain
+      ctx.publish(o);              // o becomes reachable by other threads
+      ctx.enter_blocking();        // about to block (Py_BEGIN_ALLOW_THREADS)
+      ctx.leave_blocking();        // back from blocking
+      { rt.counters() } -> std::convertible_to<Counters>;  // the runtime's own (commit thread)
+      rt.shutdown();               // after every context detached: drain, join
+    };
+
+}  // namespace rcb

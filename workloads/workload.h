@@ -1,0 +1,60 @@
+#pragma once
+// The contract every workload satisfies, for every strategy S.
+//
+// A workload is a class template W<S>. Its constructor builds the shared
+// structures on thread 0 (setup, never timed); run() does one iteration of
+// one thread's share of work and returns that thread's checksum; the harness
+// sums the threads' checksums (mod 2^64) and checks the sum against
+// expected_checksum() after every iteration, so neither the compiler nor a
+// strategy can skip refcount traffic. Each of N threads does the same amount
+// of work (weak scaling, as CPython's Tools/ftscalingbench measures it).
+
+#include <concepts>
+#include <cstdint>
+#include <string_view>
+
+#include "strategies/object.h"
+#include "strategies/strategy.h"
+
+namespace rcb {
+
+enum class Size : std::uint8_t { quick, full };
+
+[[nodiscard]] constexpr std::string_view to_string(Size s) {
+  return s == Size::quick ? "quick" : "full";
+}
+
+struct WorkloadInfo {
+  std::string_view name;
+  std::string_view models;   // what it models, one line
+  std::string_view pattern;  // the refcount pattern it stresses, one line
+};
+
+// A workload may turn some thread counts down (handoff needs pairs).
+struct ThreadSupport {
+  bool ok;
+  std::string_view why;  // when !ok
+};
+
+template <template <class> class W, class S>
+concept Workload =
+    RefCountStrategy<S> &&
+    requires { { W<S>::info } -> std::convertible_to<WorkloadInfo>; } &&
+    std::constructible_from<W<S>, typename S::Context&, Size, std::uint32_t> &&
+    requires(W<S>& w, const W<S>& cw, typename S::Context& ctx, ThreadIndex t) {
+      { w.run(ctx, t) } -> std::same_as<std::uint64_t>;
+      { cw.expected_checksum() } -> std::same_as<std::uint64_t>;
+      { cw.items_per_thread() } -> std::same_as<std::uint64_t>;  // work units per iteration
+      w.teardown(ctx);  // on thread 0, after the last iteration
+    };
+
+// Optional: `static ThreadSupport supports(std::uint32_t threads)`.
+template <template <class> class W, class S>
+[[nodiscard]] ThreadSupport workload_supports(std::uint32_t threads) {
+  if constexpr (requires { W<S>::supports(threads); })
+    return W<S>::supports(threads);
+  else
+    return {threads >= 1, "needs at least one thread"};
+}
+
+}  // namespace rcb
