@@ -25,7 +25,9 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "strategies/object.h"
@@ -67,6 +69,7 @@ struct RunTotals {
   std::uint64_t freed = 0;
   std::vector<int> bound_cpu;     // per thread, -1 if unbound
   std::vector<int> last_cpu;      // per thread, where it was when its last iteration ended
+  std::vector<std::pair<std::string, double>> workload_figures;  // from W::report()
   [[nodiscard]] std::int64_t live() const {
     return static_cast<std::int64_t>(allocated) - static_cast<std::int64_t>(freed);
   }
@@ -132,6 +135,12 @@ class Team {
     finished_ = true;
     RunTotals totals;
     totals.counters = collect_counters().since(baseline_);
+    if constexpr (requires(const W<S>& w) { w.report([](std::string_view, double) {}); }) {
+      if (workload_)
+        workload_->report([&](std::string_view name, double value) {
+          totals.workload_figures.emplace_back(std::string(name), value);
+        });
+    }
     command(Command::teardown);
     command(Command::exit);
     for (auto& w : workers_) w.join();

@@ -48,7 +48,14 @@ concept Workload =
       w.teardown(ctx);  // on thread 0, after the last iteration
     };
 
-// Optional: `static ThreadSupport supports(std::uint32_t threads)`.
+// Optional members a workload may have:
+//   static ThreadSupport supports(std::uint32_t threads);
+//     turns down thread counts it cannot divide work for (handoff: pairs).
+//   template <class Emit> void report(Emit&& emit) const;
+//     emit(std::string_view name, double value) for figures the workload
+//     measured itself (fork_cow: KiB dirtied per child); called on the main
+//     thread after the last iteration, before teardown, and written next to
+//     the strategy counters in the results.
 template <template <class> class W, class S>
 [[nodiscard]] ThreadSupport workload_supports(std::uint32_t threads) {
   if constexpr (requires { W<S>::supports(threads); })
