@@ -1,0 +1,50 @@
+#include "harness/build_info.h"
+
+#include <cstdio>
+#include <string>
+
+#include "strategies/object.h"
+
+namespace rcb {
+
+namespace {
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    if (pclose(p) != 0) return {};
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json build_info() {
+  nlohmann::json j;
+#if defined(__clang__)
+  j["compiler"] = std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  j["compiler"] = std::string("gcc ") + __VERSION__;
+#endif
+  j["build_type"] = RCBENCH_BUILD_TYPE;
+  j["cxx_flags"] = RCBENCH_CXX_FLAGS;
+  j["sanitizer"] = RCBENCH_SANITIZER_NAME;
+  j["allocator"] = kSystemAllocator ? "system malloc (sanitizer build)" : "mimalloc";
+  j["rcbench_version"] = RCBENCH_VERSION;
+  // The commit is read when the run starts, not when the binary was built,
+  // so a rebuild without re-running CMake cannot record a stale commit.
+  const std::string src = RCBENCH_SOURCE_DIR;
+  std::string commit = run("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
+  if (!commit.empty()) {
+    j["git_commit"] = commit;
+    j["git_dirty"] = !run("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null").empty();
+  } else {
+    j["git_commit"] = "unknown (not a git checkout)";
+  }
+  return j;
+}
+
+}  // namespace rcb

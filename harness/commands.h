@@ -1,0 +1,35 @@
+#pragma once
+// The rcbench subcommands. main.cpp parses the command line (CLI11) and
+// calls these; each returns the process exit status.
+//
+// Exit statuses, for scripts: 0 success; 1 a benchmark failed verification
+// (checksum or leak) or, for compare, a regression; 2 bad input (unknown
+// name, bad number, unwritable file); 130 interrupted (SIGINT/SIGTERM).
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "harness/session.h"
+
+namespace rcb {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInterrupted = 130;
+
+// Bad input: reported as one line, exit status 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+[[nodiscard]] std::vector<std::string> strategy_names();
+[[nodiscard]] std::vector<std::string> workload_names();
+
+int cmd_list();
+int cmd_env(bool as_json);
+int cmd_run(const RunOptions& opt);
+
+}  // namespace rcb
