@@ -41,7 +41,7 @@ void measure(benchmark::State& st, const Cell& cell, Session& session) {
   }
   const Topology& topo = session.topology();
   const int first_cpu = cell.cpus.empty() ? -1 : cell.cpus.front();
-  const double ghz_before = measure_ghz_on(topo, first_cpu, 3);
+  const double ghz_before = measure_ghz_on(topo, first_cpu, 5);
 
   TeamConfig cfg;
   cfg.threads = cell.threads;
@@ -99,7 +99,7 @@ void measure(benchmark::State& st, const Cell& cell, Session& session) {
   session.call_finished(cell.name, seconds, session.options().min_time);
   if (st.error_occurred()) return;
 
-  const double ghz_after = measure_ghz_on(topo, first_cpu, 3);
+  const double ghz_after = measure_ghz_on(topo, first_cpu, 5);
   if (bad_checksum) {
     fail("checksum mismatch: got " + hex(*bad_checksum) + ", expected " + hex(expected));
     return;
@@ -128,6 +128,11 @@ void measure(benchmark::State& st, const Cell& cell, Session& session) {
   }
   for (const auto& [name, value] : totals.workload_figures) st.counters[name] = value;
 
+  for (std::size_t t = 0; t < totals.bound_cpu.size(); ++t)
+    if (totals.bound_cpu[t] >= 0 && totals.last_cpu[t] != totals.bound_cpu[t])
+      session.warn_once("thread " + std::to_string(t) + " of " + cell.name + " was bound to CPU " +
+                        std::to_string(totals.bound_cpu[t]) + " but found on CPU " +
+                        std::to_string(totals.last_cpu[t]));
   session.record_call(cell.name, {{"iterations", iterations},
                                   {"ghz_before", ghz_before},
                                   {"ghz_after", ghz_after},
