@@ -2,6 +2,7 @@
 // The one list of workloads. Adding a workload is one header and one line
 // here; the benchmark matrix and the typed tests are built from this list.
 
+#include "workloads/dimuon.h"
 #include "workloads/fib.h"
 #include "workloads/private_churn.h"
 #include "workloads/shared_list.h"
@@ -14,6 +15,7 @@ struct WorkloadList {};
 using AllWorkloads = WorkloadList<
     SharedList,
     PrivateChurn,
-    Fib>;
+    Fib,
+    Dimuon>;
 
 }  // namespace rcb
