@@ -4,6 +4,7 @@
 
 #include "workloads/dimuon.h"
 #include "workloads/fib.h"
+#include "workloads/matmul_lists.h"
 #include "workloads/private_churn.h"
 #include "workloads/shared_list.h"
 
@@ -16,6 +17,7 @@ using AllWorkloads = WorkloadList<
     SharedList,
     PrivateChurn,
     Fib,
-    Dimuon>;
+    Dimuon,
+    MatmulLists>;
 
 }  // namespace rcb
