@@ -4,6 +4,7 @@
 
 #include "workloads/dimuon.h"
 #include "workloads/fib.h"
+#include "workloads/hot_object.h"
 #include "workloads/matmul_lists.h"
 #include "workloads/private_churn.h"
 #include "workloads/shared_list.h"
@@ -18,6 +19,7 @@ using AllWorkloads = WorkloadList<
     PrivateChurn,
     Fib,
     Dimuon,
-    MatmulLists>;
+    MatmulLists,
+    HotObject>;
 
 }  // namespace rcb
