@@ -2,6 +2,10 @@
 // The one list of workloads. Adding a workload is one header and one line
 // here; the benchmark matrix and the typed tests are built from this list.
 
+#include "workloads/dimuon.h"
+#include "workloads/fib.h"
+#include "workloads/hot_object.h"
+#include "workloads/matmul_lists.h"
 #include "workloads/private_churn.h"
 #include "workloads/shared_list.h"
 
@@ -10,6 +14,12 @@ namespace rcb {
 template <template <class> class... Ws>
 struct WorkloadList {};
 
-using AllWorkloads = WorkloadList<SharedList, PrivateChurn>;
+using AllWorkloads = WorkloadList<
+    SharedList,
+    PrivateChurn,
+    Fib,
+    Dimuon,
+    MatmulLists,
+    HotObject>;
 
 }  // namespace rcb
