@@ -159,6 +159,9 @@ def yerr(cell: rcresults.Cell, key: str) -> tuple[float, float, float]:
     return med, med - lo, hi - med
 
 
+PLAIN_NUMBERS = ticker.FuncFormatter(lambda v, _: f"{v:g}")
+
+
 def choose_yscale(ax, values, span: float, si_labels: bool = True) -> None:
     """Log when the values cover more than `span`×: a linear axis would flatten the small ones.
     Large numbers get SI prefixes (80 M, not 8e7); fractions of a count read better as 0.002
@@ -173,10 +176,7 @@ def choose_yscale(ax, values, span: float, si_labels: bool = True) -> None:
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     else:
         ax.set_ylim(bottom=0)
-    if si_labels:
-        ax.yaxis.set_major_formatter(ticker.EngFormatter(sep=" "))
-    else:
-        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_major_formatter(ticker.EngFormatter(sep=" ") if si_labels else PLAIN_NUMBERS)
 
 
 def strategy_legend(fig, strategies, extra=(), bars=False) -> None:
@@ -245,7 +245,9 @@ def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
         ax.set_xlabel("threads")
         ax.set_ylabel("items/s, all threads together")
         ax.grid(True, which="major", alpha=0.3)
-    extra = [Line2D([], [], color="grey", ls="--", lw=1.0, label="ideal: 1-thread figure × threads")]
+    extra = []
+    if any(len(res.threads(w)) > 1 for w in workloads):
+        extra.append(Line2D([], [], color="grey", ls="--", lw=1.0, label="ideal: 1-thread figure × threads"))
     if any_oversubscribed:
         extra.append(Line2D([], [], color="grey", marker="o", mfc="white", ls="", label="more threads than CPUs"))
     strategy_legend(fig, strategy_order(shown), extra)
@@ -457,12 +459,13 @@ def plot_cow(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
         category_ticks(ax, [c.strategy + ("" if c.threads == 1 else f"\n{c.threads} threads") for c in cells],
                        (panel_w - 1.0) / len(cells))
         ax.set_ylim(0, max(m + a for m, a in zip(meds, above)) * 1.18 or 1)
-        ax.yaxis.set_major_formatter(ticker.EngFormatter(sep=" "))
+        # figure_scale keeps values below a few thousand, where 1200 reads better than 1.2 k.
+        ax.yaxis.set_major_formatter(PLAIN_NUMBERS)
         ax.set_ylabel(label)
         ax.set_xlabel("strategy")
         ax.set_title(f"{w}: {key}", fontsize=11)
         ax.grid(True, axis="y", alpha=0.3, zorder=0)
-        if key.startswith("cow_kib_per_child") or len(panels) == 1:
+        if len(cells) > 1 and (key.startswith("cow_kib_per_child") or len(panels) == 1):
             (lo, lo_s), (hi, hi_s) = min(zip(meds, (c.strategy for c in cells))), max(
                 zip(meds, (c.strategy for c in cells)))
             summary.append(f"on {w}, {hi_s} dirties the most ({num(hi)} {label}) and {lo_s} the least "
@@ -584,8 +587,7 @@ def main(argv=None) -> int:
             print(f"{PROG}: nothing to plot: no benchmark in {', '.join(s.path for s in res.sources)} "
                   "finished without an error", file=sys.stderr)
         else:
-            print(f"{PROG}: nothing to plot: none of the {len(args.results)} file(s) given is a results file",
-                  file=sys.stderr)
+            print(f"{PROG}: nothing to plot: no file given could be read as rcbench results", file=sys.stderr)
         return 1
     out_dir = args.out_dir or default_out_dir(args.results[0])
     try:

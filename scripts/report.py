@@ -28,6 +28,10 @@ def num(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
+def plural(n: int, stem: str, one: str = "", many: str = "s") -> str:
+    return f"{n} {stem}{one if n == 1 else many}"
+
+
 def times(x: float) -> str:
     return f"{x:.2f}×" if x < 10 else f"{x:.0f}×"
 
@@ -244,10 +248,11 @@ def problems_section(res: rcresults.Results, problems) -> list[str]:
 def headline(res: rcresults.Results, workload_order, strategy_order) -> str:
     cells = res.measured()
     threads = res.threads()
-    span = f"{threads[0]}–{threads[-1]} threads" if len(threads) > 1 else f"{threads[0]} thread(s)"
+    span = f"{threads[0]}–{threads[-1]} threads" if len(threads) > 1 else plural(threads[0], "thread")
     unstable = sum(c.unstable for c in cells)
     dates = sorted({str(s.context.get("date"))[:16].replace("T", " ") for s in res.sources if s.context.get("date")})
-    return (f"{len(cells)} benchmarks: {len(workload_order)} workload(s) × {len(strategy_order)} strategies at "
+    return (f"{plural(len(cells), 'benchmark')}: {plural(len(workload_order), 'workload')} × "
+            f"{plural(len(strategy_order), 'strateg', 'y', 'ies')} at "
             f"{span}" + (f", run {', '.join(dates)}" if dates else "") +
             f". {unstable} unstable, {len(failure_lines(res))} failed.")
 

@@ -228,6 +228,16 @@ class PlotResultsTest(unittest.TestCase):
                 self.assertIn("nothing to plot", err)
                 self.assertFalse(os.path.exists(os.path.join(self.dir, "out_" + name)))
 
+    def test_aggregates_only_file_uses_the_medians(self):
+        # Google Benchmark's --benchmark_report_aggregates_only leaves no repetitions.
+        content = make_results(["plain", "atomic"], ["shared_list"], [1, 2])
+        content["benchmarks"] = [b for b in content["benchmarks"] if b["run_type"] == "aggregate"]
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(self.write("agg.json", content), "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assert_made(out_dir, ["throughput.png", "overhead.png", "overhead_heatmap.png", "counters.png"])
+        self.assertIn("| shared_list | atomic | 2 |", self.report(out_dir))
+
     def test_only_failed_benchmarks_exits_non_zero(self):
         path = self.write("failed.json", make_results(["atomic"], ["shared_list"], [1],
                                                       errored=["shared_list/atomic/threads:1"]))
