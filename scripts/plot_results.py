@@ -350,9 +350,13 @@ def plot_overhead(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     plot.file = save(fig, out_dir, plot.key)
     worst = max(ratios.items(), key=lambda kv: kv[1].median)
     best = min(ratios.items(), key=lambda kv: kv[1].median)
-    plot.sentence = (f"What each strategy costs over unsynchronised counting on one thread: its ns per item divided "
-                     f"by plain's, per workload. Costliest: {worst[0][1]} on {worst[0][0]} at "
-                     f"{times(worst[1].median)}; cheapest: {best[0][1]} on {best[0][0]} at {times(best[1].median)}.")
+    plot.sentence = ("What each strategy costs over unsynchronised counting on one thread: its ns per item divided "
+                     "by plain's, per workload. ")
+    if len(ratios) == 1:
+        plot.sentence += f"{worst[0][1]} on {worst[0][0]}: {times(worst[1].median)}."
+    else:
+        plot.sentence += (f"Costliest: {worst[0][1]} on {worst[0][0]} at {times(worst[1].median)}; cheapest: "
+                          f"{best[0][1]} on {best[0][0]} at {times(best[1].median)}.")
     if no_plain:
         plot.sentence += f" {sentence_case(no_plain_note(no_plain))}."
 
@@ -414,7 +418,9 @@ def plot_heatmap(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
 def figure_scale(counter: str, largest: float) -> tuple[float, str]:
     """Divisor and axis label from a figure's name: cow_kib_per_child -> 'KiB per child', or
     'MiB per child' (divide by 1024) once values pass 4 MiB, so ticks read 15.6, not 16 k."""
-    words = (counter.split("_")[1:] or [counter])
+    words = counter.split("_")
+    if words[0] == "cow" and len(words) > 1:
+        words = words[1:]
     units = {"kib": "KiB", "mib": "MiB", "gib": "GiB"}
     bigger = {"kib": "mib", "mib": "gib"}
     divisor = 1.0
@@ -438,9 +444,10 @@ def lowest_threads(res: rcresults.Results, w: str, s: str, key: str) -> rcresult
 def plot_cow(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     panels = list(dict.fromkeys(
         (c.workload, k) for c in res.measured() for k in sorted(c.numeric_keys())
-        if k.startswith(rcresults.WORKLOAD_FIGURE_PREFIXES)))
+        if rcresults.is_cow_figure(k)))
     if not panels:
-        raise Skip("no copy-on-write figures (cow_* counters, from the fork_cow workload) in the results")
+        raise Skip("no copy-on-write figures (cow_* or *_dirtied_* counters, from the fork_cow workload) "
+                   "in the results")
     n = len(res.strategies())
     panel_w = max(4.5, 0.6 * n + 1.5)
     fig, axes = grid(len(panels), 2 if n <= 6 else 1, panel_w, 3.8)
@@ -465,7 +472,7 @@ def plot_cow(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
         ax.set_xlabel("strategy")
         ax.set_title(f"{w}: {key}", fontsize=11)
         ax.grid(True, axis="y", alpha=0.3, zorder=0)
-        if len(cells) > 1 and (key.startswith("cow_kib_per_child") or len(panels) == 1):
+        if len(cells) > 1 and (key.endswith("per_child") or len(panels) == 1):
             (lo, lo_s), (hi, hi_s) = min(zip(meds, (c.strategy for c in cells))), max(
                 zip(meds, (c.strategy for c in cells)))
             summary.append(f"on {w}, {hi_s} dirties the most ({num(hi)} {label}) and {lo_s} the least "
@@ -481,7 +488,7 @@ def plot_cow(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
 def strategy_counters(cell: rcresults.Cell) -> set[str]:
     return {k for k in cell.numeric_keys()
             if k not in rcresults.BOOKKEEPING and k not in rcresults.TIMING
-            and not k.startswith(rcresults.WORKLOAD_FIGURE_PREFIXES)}
+            and not rcresults.is_cow_figure(k)}
 
 
 def per_items(largest: float) -> tuple[float, str]:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 NAME = re.compile(r"^(?P<workload>[^/]+)/(?P<strategy>[^/]+)/threads:(?P<threads>\d+)$")
 
 # Numbers every benchmark carries whatever its strategy: Google Benchmark's bookkeeping and the
-# harness's timing figures. Any other number on an entry is a strategy counter or, with one of
-# WORKLOAD_FIGURE_PREFIXES, a workload's own figure; both lists grow without touching this file.
+# harness's timing figures. Any other number on an entry is a strategy counter or, when
+# is_cow_figure() says so, a copy-on-write figure; both lists grow without touching this file.
 BOOKKEEPING = frozenset({
     "cpu_time", "real_time", "iterations", "repetitions", "repetition_index", "threads",
     "family_index", "per_family_instance_index",
@@ -30,7 +30,12 @@ TIMING = frozenset({
     "items_per_second", "ns_per_item", "cycles_per_item", "ghz_before", "ghz_after",
     "items_per_thread", "checksum_ok",
 })
-WORKLOAD_FIGURE_PREFIXES = ("cow_",)
+
+
+def is_cow_figure(name: str) -> bool:
+    """fork_cow's memory figures: cow_kib_per_child, or kib_dirtied_per_child as the workload's
+    first version names them. Nothing else the harness or a strategy reports says 'dirtied'."""
+    return name.startswith("cow_") or "dirtied" in name.split("_")
 
 # The harness divides summed counters by the items processed but reports maxima raw
 # (strategies/strategy.h, Aggregate::max); the JSON does not say which is which.

@@ -49,7 +49,8 @@ STRATEGY_COUNTERS = {
 }
 
 
-def make_results(strategies, workloads, threads, seed=7, host="synthetic", errored=()):
+def make_results(strategies, workloads, threads, seed=7, host="synthetic", errored=(),
+                 cow_names=("cow_kib_per_child", "cow_kib_per_mib")):
     """A results file's content: 5 repetitions and 4 aggregates per benchmark, like the harness."""
     rng = random.Random(seed)
     benchmarks = []
@@ -77,7 +78,7 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
                     rep.update(STRATEGY_COUNTERS.get(s, {}))
                     if w == "fork_cow":
                         kib = 16000 * (0.02 if s == "frozen" else 1.0) * rng.uniform(0.98, 1.02)
-                        rep.update({"cow_kib_per_child": kib, "cow_kib_per_mib": kib / 16})
+                        rep.update({cow_names[0]: kib, cow_names[1]: kib / 16})
                     reps.append(rep)
                 summary = {"repetitions": 5, "median_ns_per_item": reps[2]["ns_per_item"], "cv": 0.03,
                            "unstable": s == "gil", "worst_frequency_drift": 0.07 if t == 2 else 0.01,
@@ -164,6 +165,15 @@ class PlotResultsTest(unittest.TestCase):
                      "dirty", "2026-11-22", "2.98–3.02 GHz", "## Medians", "checksum mismatch",
                      "load average 3.1", "my_new_idea", "unstable", "drift 7%"):
             self.assertIn(fact, text)
+
+    def test_copy_on_write_figures_found_by_either_naming(self):
+        names = ("kib_dirtied_per_child", "kib_dirtied_per_graph_mib")
+        path = self.write("cow.json", make_results(["plain", "frozen"], ["fork_cow"], [1], cow_names=names))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assert_made(out_dir, ["cow.png", "counters.png"])
+        self.assertRegex(self.report(out_dir), r"plain dirties the most \([\d.]+ MiB dirtied per child\) and frozen")
 
     def test_missing_plain_says_so_and_draws_the_rest(self):
         path = self.write("noplain.json", make_results(["gil", "atomic"], ["shared_list"], [1, 2]))
