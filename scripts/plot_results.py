@@ -1,0 +1,622 @@
+#!/usr/bin/env python3
+"""Turns rcbench results files into PNG plots and a one-page report.md.
+
+    scripts/plot results.json [more.json ...] [-o OUT_DIR]
+
+Run it through scripts/plot, which finds a Python that has matplotlib: Debian's python3-matplotlib
+lands in /usr/bin/python3, which is often not the python3 on PATH.
+
+Later files add benchmarks or replace the earlier files' benchmarks with the same
+<workload>/<strategy>/threads:<n>. A file that cannot be read is named on stderr with the reason
+and left out; the exit status is non-zero only when no file gave anything to plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import zlib
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on CI machines or over ssh
+
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib import colors as mcolors  # noqa: E402
+from matplotlib import ticker  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rcresults  # noqa: E402
+import report  # noqa: E402
+from report import num, times  # noqa: E402
+
+PROG = "plot"
+DPI = 130
+
+# ---------------------------------------------------------------------------------------------
+# Style: one colour and marker per strategy in every plot, so a reader learns them once.
+# plain is black because it is the baseline every other strategy is measured against.
+
+KNOWN_STRATEGIES = {
+    "plain": ("#222222", "o"),
+    "gil": ("#8c564b", "s"),
+    "atomic": ("#d62728", "^"),
+    "buffered": ("#9467bd", "v"),
+    "biased": ("#1f77b4", "D"),
+    "frozen": ("#17becf", "P"),
+    "remote": ("#2ca02c", "X"),
+    "remote_padded": ("#74c476", "x"),
+    "immortal": ("#bcbd22", "*"),
+    "deferred": ("#e377c2", "<"),
+    "sticky": ("#ff7f0e", ">"),
+    "sharded": ("#7f7f7f", "h"),
+    "cpython_ft": ("#393b79", "p"),
+}
+# Unknown strategies hash into colours none of the known ones use; crc32, unlike hash(), gives
+# the same colour in every run.
+FALLBACK_COLOURS = ["#637939", "#8c6d31", "#843c39", "#7b4173", "#5254a3", "#ad494a",
+                    "#b8860b", "#6b6ecf", "#a55194", "#3182bd", "#e6550d", "#31a354"]
+FALLBACK_MARKERS = ["o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "h", "p", "d"]
+
+
+def strategy_style(name: str) -> tuple[str, str]:
+    if name in KNOWN_STRATEGIES:
+        return KNOWN_STRATEGIES[name]
+    h = zlib.crc32(name.encode())
+    return FALLBACK_COLOURS[h % len(FALLBACK_COLOURS)], FALLBACK_MARKERS[(h // 7) % len(FALLBACK_MARKERS)]
+
+
+def strategy_order(names) -> list[str]:
+    known = list(KNOWN_STRATEGIES)
+    return sorted(set(names), key=lambda s: (known.index(s) if s in known else len(known), s))
+
+
+def workload_order(res: rcresults.Results) -> list[str]:
+    """The order `rcbench run` was asked for (its registry's), then anything else as found."""
+    asked = []
+    for src in res.sources:
+        asked += (src.rcbench.get("options") or {}).get("workloads") or []
+    present = set(res.workloads())
+    return [w for w in dict.fromkeys(asked + res.workloads()) if w in present]
+
+
+# Counter meanings shown under each panel title; an unknown counter is shown by name alone.
+COUNTER_MEANINGS = {
+    "atomic_rmw": "lock-prefixed read-modify-writes",
+    "owner_ops": "non-atomic ops by the owner thread",
+    "shared_ops": "atomic ops on the shared count",
+    "queued": "objects queued to their owner",
+    "merged": "local and shared counts merged",
+    "log_rotations": "logs handed to the committer",
+    "log_entries": "log entries applied",
+    "epochs": "epochs closed by the committer",
+    "delayed_frees": "frees later than the last decref",
+    "peak_pending_frees": "most objects awaiting free",
+    "skipped_ops": "ops skipped on frozen objects",
+    "frozen_objects": "objects frozen",
+    "slot_pages": "pages of remote counts",
+    "gil_switches": "GIL drops on request",
+    "gil_waits": "GIL acquisitions that waited",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class Skip(Exception):
+    """A plot the results cannot support; the message says what is missing."""
+
+
+@dataclass
+class Plot:
+    key: str  # the PNG's file stem
+    title: str
+    file: str | None = None
+    sentence: str = ""
+    skipped: str | None = None
+
+
+def save(fig, out_dir: str, stem: str) -> str:
+    path = os.path.join(out_dir, stem + ".png")
+    # "tight" grows the canvas to hold legends placed outside the axes.
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.15, facecolor="white")
+    plt.close(fig)
+    return path
+
+
+def grid(n: int, ncols_max: int, panel_w: float, panel_h: float):
+    ncols = min(ncols_max, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, panel_h * nrows), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def category_ticks(ax, labels: list[str], inches_each: float, fontsize=None) -> None:
+    """Labels at 0..n-1, slanted when the longest would not fit level in its slot."""
+    longest = max(len(line) for label in labels for line in label.split("\n"))
+    slanted = longest * 0.085 > inches_each
+    ax.set_xticks(range(len(labels)), labels, fontsize=fontsize, rotation=30 if slanted else 0,
+                  ha="right" if slanted else "center", rotation_mode="anchor" if slanted else "default")
+
+
+def slot_x(group: int, slot: int, slots: int) -> float:
+    """Centre of bar `slot` of `slots` side by side in category `group`, 0.8 wide in all."""
+    return group - 0.4 + 0.8 / slots * (slot + 0.5)
+
+
+def yerr(cell: rcresults.Cell, key: str) -> tuple[float, float, float]:
+    """Median and its distances to the fastest and slowest repetition, for errorbar()."""
+    med = cell.median(key)
+    lo, hi = cell.spread(key)
+    return med, med - lo, hi - med
+
+
+PLAIN_NUMBERS = ticker.FuncFormatter(lambda v, _: f"{v:g}")
+
+
+def choose_yscale(ax, values, span: float, si_labels: bool = True) -> None:
+    """Log when the values cover more than `span`×: a linear axis would flatten the small ones.
+    Large numbers get SI prefixes (80 M, not 8e7); fractions of a count read better as 0.002
+    than as 2 m, so `si_labels=False` keeps plain numbers."""
+    positive = [v for v in values if v and v > 0]
+    if positive and max(positive) / min(positive) > span:
+        ax.set_yscale("log")
+        # Over a few decades, 1-2-5 steps keep several labelled ticks; powers of ten alone may
+        # leave one.
+        if math.log10(max(positive) / min(positive)) < 3:
+            ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    else:
+        ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(ticker.EngFormatter(sep=" ") if si_labels else PLAIN_NUMBERS)
+
+
+def strategy_legend(fig, strategies, extra=(), bars=False) -> None:
+    """One legend for all panels, right of them: per-panel legends would repeat it and cover data."""
+    handles = []
+    for s in strategies:
+        colour, marker = strategy_style(s)
+        handles.append(Patch(color=colour, label=s) if bars
+                       else Line2D([], [], color=colour, marker=marker, lw=1.8, ms=6, label=s))
+    handles += list(extra)
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
+               title="strategy", alignment="left")
+
+
+def suptitle(fig, res: rcresults.Results, what: str) -> None:
+    hosts = ", ".join(dict.fromkeys(src.host for src in res.sources))
+    fig.suptitle(f"{what}  ({hosts})", fontsize=13, fontweight="bold")
+
+
+# ---------------------------------------------------------------------------------------------
+# Throughput vs threads.
+
+
+def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
+    workloads = [w for w in workload_order(res)
+                 if any(c.median("items_per_second") for c in res.measured() if c.workload == w)]
+    if not workloads:
+        raise Skip("no items_per_second figures in the results")
+    fig, axes = grid(len(workloads), 3, 5.0, 3.8)
+    shown, any_oversubscribed, speedups = set(), False, []
+    for ax, w in zip(axes, workloads):
+        threads = res.threads(w)
+        plain1 = res.get(w, "plain", 1)
+        scaled_values = []
+        for s in strategy_order(c.strategy for c in res.measured() if c.workload == w):
+            cells = [c for c in (res.get(w, s, t) for t in threads) if c and c.median("items_per_second")]
+            if not cells:
+                continue
+            shown.add(s)
+            colour, marker = strategy_style(s)
+            xs = [c.threads for c in cells]
+            meds, below, above = zip(*(yerr(c, "items_per_second") for c in cells))
+            ax.errorbar(xs, meds, yerr=[below, above], color=colour, marker=marker, ms=6, lw=1.8,
+                        capsize=3, zorder=3)
+            for c, m in zip(cells, meds):
+                if c.oversubscribed:
+                    any_oversubscribed = True
+                    ax.plot(c.threads, m, marker=marker, ms=6, color=colour, mfc="white", zorder=4)
+            scaled_values += [m + a for m, a in zip(meds, above)] + [m - b for m, b in zip(meds, below)]
+            one = res.get(w, s, 1) or plain1
+            if one and one.median("items_per_second") and len(threads) > 1:
+                base = one.median("items_per_second")
+                ideal = [base * t for t in threads]
+                ax.plot(threads, ideal, ls="--", lw=0.9, color=colour, alpha=0.4, zorder=2)
+                scaled_values += ideal
+                if cells[-1].threads > 1 and res.get(w, s, 1):
+                    speedups.append((cells[-1].median("items_per_second") / base, s, w, cells[-1].threads))
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(threads, [str(t) for t in threads])
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.set_xlim(min(threads) / 1.3, max(threads) * 1.3)
+        # Log-log always: perfect scaling is then a straight line at the same slope for every
+        # strategy, and the gap to it reads as a ratio whatever the machine.
+        choose_yscale(ax, scaled_values, 1.0)
+        ax.set_title(w, fontsize=11)
+        ax.set_xlabel("threads")
+        ax.set_ylabel("items/s, all threads together")
+        ax.grid(True, which="major", alpha=0.3)
+    extra = []
+    if any(len(res.threads(w)) > 1 for w in workloads):
+        extra.append(Line2D([], [], color="grey", ls="--", lw=1.0, label="ideal: 1-thread figure × threads"))
+    if any_oversubscribed:
+        extra.append(Line2D([], [], color="grey", marker="o", mfc="white", ls="", label="more threads than CPUs"))
+    strategy_legend(fig, strategy_order(shown), extra)
+    suptitle(fig, res, "Throughput vs threads (median; whiskers: fastest to slowest repetition)")
+    plot.file = save(fig, out_dir, plot.key)
+    plot.sentence = ("Items processed per second by all threads together at each thread count, one line per "
+                     "strategy; the dashed line of the same colour is perfect linear scaling of its 1-thread "
+                     "figure (plain's where it has none), so the gap to it is what contention costs.")
+    if speedups:
+        best, worst = max(speedups), min(speedups)
+        plot.sentence += (f" Best scaling: {best[1]} on {best[2]}, {best[0]:.2f}× its 1-thread throughput at "
+                          f"{best[3]} threads; worst: {worst[1]} on {worst[2]}, {worst[0]:.2f}× at {worst[3]}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Overhead vs plain at one thread: the bar chart and the heatmap share one table of ratios.
+
+
+@dataclass
+class Ratio:
+    median: float
+    low: float  # fastest strategy repetition over slowest plain repetition
+    high: float
+
+
+def overhead_ratios(res: rcresults.Results):
+    """{(workload, strategy): Ratio} of ns_per_item at 1 thread, plus workloads without plain."""
+    ratios, no_plain = {}, []
+    for w in workload_order(res):
+        plain = res.get(w, "plain", 1)
+        if not plain or not plain.median("ns_per_item"):
+            no_plain.append(w)
+            continue
+        p_lo, p_hi = plain.spread("ns_per_item")
+        for s in strategy_order(c.strategy for c in res.measured() if c.workload == w):
+            cell = res.get(w, s, 1)
+            if s == "plain" or not cell or not cell.median("ns_per_item"):
+                continue
+            lo, hi = cell.spread("ns_per_item")
+            ratios[(w, s)] = Ratio(cell.median("ns_per_item") / plain.median("ns_per_item"), lo / p_hi, hi / p_lo)
+    if not ratios:
+        if no_plain and len(no_plain) == len(workload_order(res)):
+            raise Skip("no plain results at 1 thread, and the overhead is measured against plain")
+        raise Skip("no strategy other than plain ran at 1 thread")
+    return ratios, no_plain
+
+
+def ratio_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks a reader can say aloud: 1.25× steps near 1, doublings (or quadruplings...) across a
+    wide range, always including 1×."""
+    if hi / lo <= 2:
+        return [t for t in (0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.4, 1.6, 1.8, 2) if lo <= t <= hi]
+    if hi / lo <= 6:
+        return [t for t in (0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4, 6) if lo <= t <= hi]
+    exponents = range(math.ceil(math.log2(lo)), math.floor(math.log2(hi)) + 1)
+    step = math.ceil(len(exponents) / 8)
+    return [2.0 ** e for e in exponents if e % step == 0]
+
+
+def no_plain_note(no_plain: list[str]) -> str:
+    return f"no plain at 1 thread, so no ratio for: {', '.join(no_plain)}" if no_plain else ""
+
+
+def plot_overhead(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
+    ratios, no_plain = overhead_ratios(res)
+    workloads = list(dict.fromkeys(w for w, _ in ratios))
+    strategies = strategy_order(s for _, s in ratios)
+    width = 0.8 / len(strategies)
+    fig_w = min(14.0, max(6.0, 1.5 + len(workloads) * (0.3 + 0.14 * len(strategies))))
+    fig, ax = plt.subplots(figsize=(fig_w, 4.6), layout="constrained")
+    for i, s in enumerate(strategies):
+        colour, _ = strategy_style(s)
+        xs, r = [], []
+        for j, w in enumerate(workloads):
+            if (w, s) in ratios:
+                xs.append(slot_x(j, i, len(strategies)))
+                r.append(ratios[(w, s)])
+        # Bars grow from 1.0, so a strategy faster than plain points down.
+        ax.bar(xs, [x.median - 1 for x in r], bottom=1, width=width * 0.92, color=colour, label=s, zorder=3,
+               yerr=[[x.median - x.low for x in r], [x.high - x.median for x in r]],
+               error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#444"})
+    ax.axhline(1.0, color=strategy_style("plain")[0], lw=1.2, zorder=4, label="plain = 1×")
+    lows = [x.low for x in ratios.values()] + [1.0]
+    highs = [x.high for x in ratios.values()] + [1.0]
+    lo, hi = min(lows) / 1.15, max(highs) * 1.15
+    ax.set_yscale("log", base=2)
+    ax.set_ylim(lo, hi)
+    ax.set_yticks(ratio_ticks(lo, hi))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
+    category_ticks(ax, workloads, (fig_w - 2.5) / len(workloads))
+    ax.set_xlim(-0.6, len(workloads) - 0.4)
+    ax.set_ylabel("ns per item ÷ plain's (log scale)")
+    ax.set_xlabel("workload")
+    ax.grid(True, axis="y", alpha=0.3, zorder=0)
+    if no_plain:
+        fig.text(0.01, -0.02, no_plain_note(no_plain), fontsize=9, color="#a00", ha="left", va="top")
+    ax.set_title("Per-item time relative to plain at 1 thread\n(median; whiskers: fastest to slowest repetitions of both)", fontsize=11)
+    ax.legend(title="strategy", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    plot.file = save(fig, out_dir, plot.key)
+    worst = max(ratios.items(), key=lambda kv: kv[1].median)
+    best = min(ratios.items(), key=lambda kv: kv[1].median)
+    plot.sentence = ("What each strategy costs over unsynchronised counting on one thread: its ns per item divided "
+                     "by plain's, per workload. ")
+    if len(ratios) == 1:
+        plot.sentence += f"{worst[0][1]} on {worst[0][0]}: {times(worst[1].median)}."
+    else:
+        plot.sentence += (f"Costliest: {worst[0][1]} on {worst[0][0]} at {times(worst[1].median)}; cheapest: "
+                          f"{best[0][1]} on {best[0][0]} at {times(best[1].median)}.")
+    if no_plain:
+        plot.sentence += f" {sentence_case(no_plain_note(no_plain))}."
+
+
+def plot_heatmap(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
+    ratios, no_plain = overhead_ratios(res)
+    at_one = [c for c in res.measured() if c.threads == 1]
+    workloads = [w for w in workload_order(res) if any(c.workload == w for c in at_one)]
+    # Every strategy that ran at 1 thread gets a row, so a missing baseline shows as n/a, not as
+    # a strategy that silently vanished.
+    strategies = strategy_order(c.strategy for c in at_one if c.strategy != "plain")
+    fig, ax = plt.subplots(figsize=(2.6 + 1.25 * len(workloads), max(3.2, 1.5 + 0.5 * len(strategies))),
+                           layout="constrained")
+    logs = [math.log2(r.median) for r in ratios.values()]
+    limit = max(1.0, max(abs(v) for v in logs))  # at least 0.5× to 2×, so noise stays pale
+    cmap = plt.get_cmap("RdBu_r")
+    norm = mcolors.Normalize(-limit, limit)
+    for i, s in enumerate(strategies):
+        for j, w in enumerate(workloads):
+            r = ratios.get((w, s))
+            if r is None:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#eeeeee", edgecolor="#bbbbbb",
+                                       hatch="///", lw=0))
+                ax.text(j, i, "n/a", ha="center", va="center", fontsize=9, color="#777777")
+                continue
+            rgba = cmap(norm(math.log2(r.median)))
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=rgba, lw=0))
+            luminance = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
+            ax.text(j, i, times(r.median), ha="center", va="center", fontsize=10,
+                    color="black" if luminance > 0.5 else "white")
+    ax.set_xlim(-0.5, len(workloads) - 0.5)
+    ax.set_ylim(len(strategies) - 0.5, -0.5)
+    labels = [w + ("\n(no plain)" if w in no_plain else "") for w in workloads]
+    category_ticks(ax, labels, 1.25)
+    ax.set_yticks(range(len(strategies)), strategies)
+    for label, s in zip(ax.get_yticklabels(), strategies):
+        label.set_color(strategy_style(s)[0])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xlabel("workload")
+    ax.set_ylabel("strategy")
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    bar = fig.colorbar(mappable, ax=ax, fraction=0.05, pad=0.03)
+    ticks = [t for t in range(-math.floor(limit), math.floor(limit) + 1)]
+    bar.set_ticks(ticks, labels=[f"{2.0 ** t:g}×" for t in ticks])
+    bar.set_label("ns/item ÷ plain's (log scale)")
+    ax.set_title("Cost relative to plain at 1 thread (median)", fontsize=11)
+    plot.file = save(fig, out_dir, plot.key)
+    plot.sentence = ("The same ratios as a strategy × workload grid: red is slower than plain, blue faster, "
+                     "white about equal; hatched n/a cells ran no 1-thread benchmark (or had no plain to compare with).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Copy-on-write damage (fork_cow) and strategy counters: figures the workload or strategy
+# reports itself, found by name, so new ones appear without a change here.
+
+
+def figure_scale(counter: str, largest: float) -> tuple[float, str]:
+    """Divisor and axis label from a figure's name: cow_kib_per_child -> 'KiB per child', or
+    'MiB per child' (divide by 1024) once values pass 4 MiB, so ticks read 15.6, not 16 k."""
+    words = counter.split("_")
+    if words[0] == "cow" and len(words) > 1:
+        words = words[1:]
+    units = {"kib": "KiB", "mib": "MiB", "gib": "GiB"}
+    bigger = {"kib": "mib", "mib": "gib"}
+    divisor = 1.0
+    if words[0] in bigger and largest >= 4096:
+        words, divisor = [bigger[words[0]]] + words[1:], 1024.0
+    return divisor, " ".join(units.get(x, x) for x in words)
+
+
+def sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def lowest_threads(res: rcresults.Results, w: str, s: str, key: str) -> rcresults.Cell | None:
+    for t in res.threads(w):
+        cell = res.get(w, s, t)
+        if cell and cell.values(key):
+            return cell
+    return None
+
+
+def plot_cow(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
+    panels = list(dict.fromkeys(
+        (c.workload, k) for c in res.measured() for k in sorted(c.numeric_keys())
+        if rcresults.is_cow_figure(k)))
+    if not panels:
+        raise Skip("no copy-on-write figures (cow_* or *_dirtied_* counters, from the fork_cow workload) "
+                   "in the results")
+    n = len(res.strategies())
+    panel_w = max(4.5, 0.6 * n + 1.5)
+    fig, axes = grid(len(panels), 2 if n <= 6 else 1, panel_w, 3.8)
+    summary = []
+    for ax, (w, key) in zip(axes, panels):
+        cells = [c for c in (lowest_threads(res, w, s, key) for s in strategy_order(res.strategies())) if c]
+        divisor, label = figure_scale(key, max(c.median(key) for c in cells))
+        meds, below, above = (
+            [v / divisor for v in column] for column in zip(*(yerr(c, key) for c in cells)))
+        xs = range(len(cells))
+        ax.bar(xs, meds, yerr=[below, above], color=[strategy_style(c.strategy)[0] for c in cells], width=0.7,
+               capsize=3, zorder=3, error_kw={"elinewidth": 1})
+        for x, m in zip(xs, meds):
+            ax.annotate(num(m), (x, m), xytext=(0, 3), textcoords="offset points", ha="center",
+                        va="bottom", fontsize=8)
+        category_ticks(ax, [c.strategy + ("" if c.threads == 1 else f"\n{c.threads} threads") for c in cells],
+                       (panel_w - 1.0) / len(cells))
+        ax.set_ylim(0, max(m + a for m, a in zip(meds, above)) * 1.18 or 1)
+        # figure_scale keeps values below a few thousand, where 1200 reads better than 1.2 k.
+        ax.yaxis.set_major_formatter(PLAIN_NUMBERS)
+        ax.set_ylabel(label)
+        ax.set_xlabel("strategy")
+        ax.set_title(f"{w}: {key}", fontsize=11)
+        ax.grid(True, axis="y", alpha=0.3, zorder=0)
+        if len(cells) > 1 and (key.endswith("per_child") or len(panels) == 1):
+            (lo, lo_s), (hi, hi_s) = min(zip(meds, (c.strategy for c in cells))), max(
+                zip(meds, (c.strategy for c in cells)))
+            summary.append(f"on {w}, {hi_s} dirties the most ({num(hi)} {label}) and {lo_s} the least "
+                           f"({num(lo)} {label})")
+    suptitle(fig, res, "Copy-on-write: memory a forked child copies by only reading (median)")
+    plot.file = save(fig, out_dir, plot.key)
+    plot.sentence = ("Memory each forked child copied on write although it only read the parent's objects: "
+                     "refcount writes dirty the pages the counts live on.")
+    if summary:
+        plot.sentence += " " + sentence_case("; ".join(summary)) + "."
+
+
+def strategy_counters(cell: rcresults.Cell) -> set[str]:
+    return {k for k in cell.numeric_keys()
+            if k not in rcresults.BOOKKEEPING and k not in rcresults.TIMING
+            and not rcresults.is_cow_figure(k)}
+
+
+def per_items(largest: float) -> tuple[float, str]:
+    """Rare events read better as 12 per million items than as 1.2e-05 per item."""
+    for scale, unit in ((1.0, "per item"), (1e3, "per 1,000 items"), (1e6, "per million items")):
+        if largest * scale >= 0.1:
+            return scale, unit
+    return 1e9, "per billion items"
+
+
+def plot_counters(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
+    # One panel per counter; in it, a group per workload and a bar per strategy at 1 thread (solid)
+    # and at the workload's most threads (hatched), so the change with contention shows.
+    panels: dict[str, list[tuple[str, str, int, rcresults.Cell]]] = {}
+    most = {w: max(res.threads(w)) for w in res.workloads()}
+    for c in res.measured():
+        if c.threads not in (1, most[c.workload]):
+            continue
+        for k in strategy_counters(c):
+            if c.median(k):
+                panels.setdefault(k, []).append((c.workload, c.strategy, c.threads, c))
+    if not panels:
+        raise Skip("no non-zero strategy counters in the results (plain reports none)")
+    names = sorted(panels, key=lambda k: (rcresults.is_peak(k), list(COUNTER_MEANINGS).index(k)
+                                          if k in COUNTER_MEANINGS else len(COUNTER_MEANINGS), k))
+    order = workload_order(res)
+    panel_w = 4.6
+    fig, axes = grid(len(names), 3, panel_w, 3.3)
+    shown = set()
+    for ax, k in zip(axes, names):
+        bars = panels[k]
+        workloads = [w for w in order if any(b[0] == w for b in bars)]
+        slots = sorted({(b[1], b[2] > 1) for b in bars},
+                       key=lambda st: (strategy_order(res.strategies()).index(st[0]), st[1]))
+        drawn = []
+        for w_i, w in enumerate(workloads):
+            for s_i, (s, many) in enumerate(slots):
+                cell = next((b[3] for b in bars if b[0] == w and b[1] == s and (b[2] > 1) == many), None)
+                if cell is not None:
+                    drawn.append((slot_x(w_i, s_i, len(slots)), s, many, yerr(cell, k)))
+        shown.update(d[1] for d in drawn)
+        peak = rcresults.is_peak(k)
+        scale, unit = (1.0, "peak (raw count)") if peak else per_items(max(med for *_, (med, _, _) in drawn))
+        for x, s, many, (med, below, above) in drawn:
+            colour = strategy_style(s)[0]
+            ax.bar(x, med * scale, width=0.8 / len(slots) * 0.9, zorder=3,
+                   color=mcolors.to_rgba(colour, 0.45 if many else 1.0), edgecolor=colour,
+                   hatch="///" if many else None, lw=0.8,
+                   yerr=[[below * scale], [above * scale]], error_kw={"elinewidth": 0.8, "capsize": 2})
+        extents = [(med + off) * scale for *_, (med, below, above) in drawn for off in (-below, above)]
+        choose_yscale(ax, extents, 100, si_labels=peak)
+        category_ticks(ax, workloads, (panel_w - 0.8) / len(workloads), fontsize=9)
+        ax.set_ylabel(unit)
+        meaning = COUNTER_MEANINGS.get(k)
+        ax.set_title(k + (f"\n{meaning}" if meaning else ""), fontsize=10)
+        ax.grid(True, axis="y", alpha=0.3, zorder=0)
+    threads_note = sorted(set(most.values()))
+    many_label = (f"hatched: {threads_note[0]} threads" if len(threads_note) == 1
+                  else "hatched: each workload's most threads")
+    extra = [Patch(facecolor="#888", label="solid: 1 thread"),
+             Patch(facecolor=mcolors.to_rgba("#888", 0.45), edgecolor="#888", hatch="///", label=many_label)]
+    if max(most.values()) == 1:
+        extra = extra[:1]
+    strategy_legend(fig, strategy_order(shown), extra, bars=True)
+    suptitle(fig, res, "Strategy counters (median): per item processed, or raw peaks")
+    plot.file = save(fig, out_dir, plot.key)
+    plot.sentence = ("What each strategy did, to explain its time: summed counters divided by the items "
+                     "processed by all threads, and peaks as raw counts, solid at 1 thread and hatched at the "
+                     "most threads; counters that stayed zero are left out.")
+
+
+# (file stem, report heading, maker); the report keeps this order.
+PLOTS = [
+    ("throughput", "Throughput vs threads", plot_throughput),
+    ("overhead", "Overhead vs plain at 1 thread", plot_overhead),
+    ("overhead_heatmap", "Overhead heatmap", plot_heatmap),
+    ("cow", "Copy-on-write memory per forked child", plot_cow),
+    ("counters", "Strategy counters", plot_counters),
+]
+
+
+def default_out_dir(first_input: str) -> str:
+    stem = os.path.splitext(os.path.basename(first_input))[0]
+    return os.path.join(os.path.dirname(os.path.abspath(first_input)), stem + "_report")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap.add_argument("results", nargs="+", help="rcbench results JSON files; later ones add or replace benchmarks")
+    ap.add_argument("-o", "--out-dir", help="where the PNGs and report.md go (default: <first input>_report/ "
+                                            "next to the first input)")
+    args = ap.parse_args(argv)
+
+    problems = []
+
+    def complain(path, reason):
+        problems.append((path, reason))
+        print(f"{PROG}: skipping {path}: {reason}", file=sys.stderr)
+
+    res = rcresults.load(args.results, complain)
+    if not res.measured():
+        if res.sources:
+            print(f"{PROG}: nothing to plot: no benchmark in {', '.join(s.path for s in res.sources)} "
+                  "finished without an error", file=sys.stderr)
+        else:
+            print(f"{PROG}: nothing to plot: no file given could be read as rcbench results", file=sys.stderr)
+        return 1
+    out_dir = args.out_dir or default_out_dir(args.results[0])
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        print(f"{PROG}: cannot create {out_dir}: {e.strerror}", file=sys.stderr)
+        return 1
+
+    plots = []
+    for key, title, make in PLOTS:
+        plot = Plot(key, title)
+        try:
+            make(res, out_dir, plot)
+        except Skip as e:
+            plot.skipped = str(e)
+        plots.append(plot)
+    path = report.write(res, plots, problems, out_dir, workload_order(res), strategy_order(res.strategies()))
+    for p in plots:
+        print(f"wrote {p.file}" if p.file else f"no {p.key}.png: {p.skipped}")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""Reads rcbench results files into cells: one (workload, strategy, threads) benchmark each.
+
+A results file is Google Benchmark's JSON with `context.rcbench` added (see harness/run.cpp).
+Several files may be given: a later file's cell replaces an earlier file's cell with the same key,
+so a 16-core scaling run can be laid over a 2-core run. Each cell remembers the file it came from,
+because two files may describe two machines.
+
+Nothing here imports matplotlib, so a comparison or regression script can share it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import statistics
+from dataclasses import dataclass, field
+
+NAME = re.compile(r"^(?P<workload>[^/]+)/(?P<strategy>[^/]+)/threads:(?P<threads>\d+)$")
+
+# Numbers every benchmark carries whatever its strategy: Google Benchmark's bookkeeping and the
+# harness's timing figures. Any other number on an entry is a strategy counter or, when
+# is_cow_figure() says so, a copy-on-write figure; both lists grow without touching this file.
+BOOKKEEPING = frozenset({
+    "cpu_time", "real_time", "iterations", "repetitions", "repetition_index", "threads",
+    "family_index", "per_family_instance_index",
+})
+TIMING = frozenset({
+    "items_per_second", "ns_per_item", "cycles_per_item", "ghz_before", "ghz_after",
+    "items_per_thread", "checksum_ok",
+})
+
+
+def is_cow_figure(name: str) -> bool:
+    """fork_cow's memory figures: cow_kib_per_child, or kib_dirtied_per_child as the workload's
+    first version names them. Nothing else the harness or a strategy reports says 'dirtied'."""
+    return name.startswith("cow_") or "dirtied" in name.split("_")
+
+# The harness divides summed counters by the items processed but reports maxima raw
+# (strategies/strategy.h, Aggregate::max); the JSON does not say which is which.
+PEAK_COUNTERS = frozenset({"peak_pending_frees", "frozen_objects", "slot_pages"})
+
+
+def is_peak(counter: str) -> bool:
+    return counter in PEAK_COUNTERS or counter.startswith("peak_")
+
+
+class InputError(Exception):
+    """A file that gives nothing to plot; the message is one line naming why."""
+
+
+@dataclass
+class Source:
+    path: str
+    context: dict
+    benchmarks: int = 0
+
+    @property
+    def label(self) -> str:
+        return os.path.basename(self.path)
+
+    @property
+    def rcbench(self) -> dict:
+        return self.context.get("rcbench") or {}
+
+    @property
+    def machine(self) -> str:
+        cpu = (self.rcbench.get("topology") or {}).get("cpu_model")
+        return f"{self.host}, {cpu}" if cpu else self.host
+
+    @property
+    def host(self) -> str:
+        return str(self.rcbench.get("host") or self.context.get("host_name") or "unknown host")
+
+
+@dataclass
+class Cell:
+    workload: str
+    strategy: str
+    threads: int
+    source: Source
+    reps: list[dict] = field(default_factory=list)  # error-free repetitions, raw entries
+    errors: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)  # the entry's `rcbench` block
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.workload, self.strategy, self.threads)
+
+    @property
+    def name(self) -> str:
+        return f"{self.workload}/{self.strategy}/threads:{self.threads}"
+
+    def values(self, key: str) -> list[float]:
+        out = []
+        for r in self.reps:
+            v = r.get(key)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                out.append(float(v))
+        return out
+
+    def median(self, key: str) -> float | None:
+        v = self.values(key)
+        return statistics.median(v) if v else None
+
+    def spread(self, key: str) -> tuple[float, float] | None:
+        """Fastest and slowest repetition: with five repetitions a quantile would be one of them
+        anyway, and the full range hides nothing."""
+        v = self.values(key)
+        return (min(v), max(v)) if v else None
+
+    def numeric_keys(self) -> set[str]:
+        keys: set[str] = set()
+        for r in self.reps:
+            keys.update(k for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+        return keys
+
+    @property
+    def summary(self) -> dict:
+        return self.meta.get("summary") or {}
+
+    @property
+    def cv(self) -> float | None:
+        if isinstance(self.summary.get("cv"), (int, float)):
+            return float(self.summary["cv"])
+        # Files from other tools: the harness's definition, over per-iteration time.
+        v = self.values("real_time")
+        if len(v) < 2 or statistics.mean(v) <= 0:
+            return None
+        return statistics.stdev(v) / statistics.mean(v)
+
+    @property
+    def unstable(self) -> bool:
+        if "unstable" in self.summary:
+            return bool(self.summary["unstable"])
+        threshold = (self.source.rcbench.get("options") or {}).get("cv_threshold", 0.05)
+        return self.cv is not None and self.cv > threshold
+
+    @property
+    def drift(self) -> float | None:
+        """Worst relative change of the calibrated clock across a repetition, when it was flagged."""
+        if self.summary.get("frequency_drift"):
+            return float(self.summary.get("worst_frequency_drift") or 0.0)
+        return None
+
+    @property
+    def oversubscribed(self) -> bool:
+        return bool(self.meta.get("oversubscribed"))
+
+
+@dataclass
+class Results:
+    sources: list[Source] = field(default_factory=list)
+    cells: dict[tuple[str, str, int], Cell] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def workloads(self) -> list[str]:
+        return _in_order_seen(c.workload for c in self.cells.values())
+
+    def strategies(self) -> list[str]:
+        return _in_order_seen(c.strategy for c in self.cells.values())
+
+    def threads(self, workload: str | None = None) -> list[int]:
+        return sorted({c.threads for c in self.cells.values() if workload in (None, c.workload)})
+
+    def get(self, workload: str, strategy: str, threads: int) -> Cell | None:
+        cell = self.cells.get((workload, strategy, threads))
+        return cell if cell is not None and cell.reps else None
+
+    def measured(self) -> list[Cell]:
+        return [c for c in self.cells.values() if c.reps]
+
+    def errored(self) -> list[Cell]:
+        return [c for c in self.cells.values() if c.errors]
+
+
+def _in_order_seen(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _cell_key(entry: dict) -> tuple[str, str, int] | None:
+    rc = entry.get("rcbench")
+    if isinstance(rc, dict) and {"workload", "strategy", "threads"} <= rc.keys():
+        return (str(rc["workload"]), str(rc["strategy"]), int(rc["threads"]))
+    run_name = entry.get("run_name") or entry.get("name") or ""
+    m = NAME.match(str(run_name))
+    if not m:
+        return None
+    return (m["workload"], m["strategy"], int(m["threads"]))
+
+
+def read_json(path: str) -> dict:
+    """The parsed file, or InputError with the reason in words a person can act on."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise InputError("no such file") from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a results file") from None
+    except PermissionError:
+        raise InputError("cannot be read (permission denied)") from None
+    except UnicodeDecodeError:
+        raise InputError("not JSON (not UTF-8 text)") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"not JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise InputError("not a results file (no 'benchmarks' list; expected `rcbench run --out` output)")
+    return data
+
+
+def load_file(path: str) -> tuple[Source, list[Cell]]:
+    data = read_json(path)
+    context = data.get("context") if isinstance(data.get("context"), dict) else {}
+    source = Source(path=path, context=context)
+    cells: dict[tuple[str, str, int], Cell] = {}
+    medians: dict[tuple[str, str, int], dict] = {}
+    for entry in data["benchmarks"]:
+        if not isinstance(entry, dict):
+            continue
+        key = _cell_key(entry)
+        if key is None:
+            continue
+        cell = cells.get(key)
+        if cell is None:
+            meta = entry.get("rcbench") if isinstance(entry.get("rcbench"), dict) else {}
+            cell = cells[key] = Cell(*key, source=source, meta=meta)
+        if entry.get("error_occurred"):
+            cell.errors.append(str(entry.get("error_message") or "error without a message"))
+        elif entry.get("run_type", "iteration") == "iteration":
+            cell.reps.append(entry)
+        elif entry.get("aggregate_name") == "median":
+            medians[key] = entry
+    # A file written with aggregates only still has each benchmark's median: one sample.
+    for key, entry in medians.items():
+        if not cells[key].reps:
+            cells[key].reps.append(entry)
+    if not data["benchmarks"]:
+        raise InputError("holds no benchmarks (was the run interrupted before the first finished?)")
+    if not cells:
+        raise InputError("has no rcbench benchmarks (names like <workload>/<strategy>/threads:<n>)")
+    source.benchmarks = len(cells)
+    return source, list(cells.values())
+
+
+def load(paths: list[str], complain) -> Results:
+    """Every readable file, in order; `complain(path, reason)` hears about the others."""
+    results = Results()
+    for path in paths:
+        try:
+            source, cells = load_file(path)
+        except InputError as e:
+            complain(path, str(e))
+            continue
+        results.sources.append(source)
+        replaced: dict[str, int] = {}
+        for cell in cells:
+            old = results.cells.get(cell.key)
+            if old is not None:
+                replaced[old.source.label] = replaced.get(old.source.label, 0) + 1
+            results.cells[cell.key] = cell
+        for label, n in replaced.items():
+            results.notes.append(f"{source.label} replaces {n} benchmark(s) from {label}")
+    machines = list(dict.fromkeys(s.machine for s in results.sources))
+    if len(machines) > 1:
+        results.notes.append(f"the files come from {len(machines)} machines ({'; '.join(machines)}): a line or "
+                             "ratio that joins benchmarks from two of them compares machines as well as strategies")
+    return results

@@ -1,0 +1,280 @@
+"""Tests for scripts/plot_results.py: the plots and report.md exist for good input, and bad input
+gets a one-line reason on stderr and the documented exit status.
+
+    /usr/bin/python3 tests/test_plot_results.py      (any Python that can import matplotlib)
+
+The results files are synthetic, in the shape `rcbench run --out` writes, so the test needs no
+build and no timing; make_results() can also feed the plotter by hand to look at a 16-thread
+matrix on a 2-core machine.
+"""
+
+import contextlib
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = os.path.join(os.path.dirname(HERE), "scripts")
+sys.path.insert(0, SCRIPTS)
+
+try:
+    import matplotlib  # noqa: F401
+    HAVE_MATPLOTLIB = True
+except ImportError:
+    HAVE_MATPLOTLIB = False
+NO_MATPLOTLIB = "matplotlib is not importable by this Python; install it with: apt-get install python3-matplotlib"
+
+ALL_PLOTS = ["throughput.png", "overhead.png", "overhead_heatmap.png", "cow.png", "counters.png"]
+
+# Cost at 1 thread relative to plain, and the fraction lost per added thread: enough spread that
+# every plot has something to show.
+STRATEGY_SHAPE = {
+    "plain": (1.0, 0.0), "gil": (1.1, 0.9), "atomic": (2.5, 0.35), "biased": (1.3, 0.05),
+    "buffered": (1.8, 0.1), "frozen": (1.05, 0.02), "remote": (2.0, 0.2), "my_new_idea": (1.5, 0.1),
+}
+STRATEGY_COUNTERS = {
+    "atomic": {"atomic_rmw": 2.0},
+    "biased": {"owner_ops": 1.9, "shared_ops": 0.1, "queued": 0.001, "merged": 0.001},
+    "buffered": {"log_rotations": 0.0005, "log_entries": 2.0, "epochs": 0.0001, "delayed_frees": 0.4,
+                 "peak_pending_frees": 12000},
+    "frozen": {"skipped_ops": 1.5, "frozen_objects": 250000},
+    "remote": {"atomic_rmw": 2.0, "slot_pages": 64},
+    "gil": {"gil_switches": 0.0, "gil_waits": 0.0},  # zero: must be left out of the counters plot
+    "my_new_idea": {"widgets": 0.25},
+}
+
+
+def make_results(strategies, workloads, threads, seed=7, host="synthetic", errored=(),
+                 cow_names=("cow_kib_per_child", "cow_kib_per_mib")):
+    """A results file's content: 5 repetitions and 4 aggregates per benchmark, like the harness."""
+    rng = random.Random(seed)
+    benchmarks = []
+    for w_i, w in enumerate(workloads):
+        for s in strategies:
+            cost, loss = STRATEGY_SHAPE.get(s, (1.5, 0.1))
+            for t in ([1] if s == "plain" else threads):
+                name = f"{w}/{s}/threads:{t}"
+                meta = {"strategy": s, "workload": w, "threads": t, "size": "quick", "placement": "compact",
+                        "bound_cpus": list(range(t)), "oversubscribed": t > 8}
+                if name in errored:
+                    benchmarks.append({"name": name, "run_name": name, "run_type": "iteration",
+                                       "repetition_index": 0, "threads": t, "error_occurred": True,
+                                       "error_message": "checksum mismatch: got 0x1, expected 0x2",
+                                       "rcbench": meta})
+                    continue
+                reps = []
+                for r in range(5):
+                    ns = (10 + 5 * w_i) * cost * (1 + loss * (t - 1)) * rng.uniform(0.95, 1.08)
+                    rep = {"name": name, "run_name": name, "run_type": "iteration", "repetition_index": r,
+                           "repetitions": 5, "threads": t, "iterations": 100, "real_time": ns * 1e-3,
+                           "cpu_time": ns * 1e-3, "time_unit": "ms", "ns_per_item": ns,
+                           "cycles_per_item": ns * 3.0, "items_per_second": t * 1e9 / ns,
+                           "ghz_before": 3.0, "ghz_after": 3.0, "items_per_thread": 1000.0, "checksum_ok": 1.0}
+                    rep.update(STRATEGY_COUNTERS.get(s, {}))
+                    if w == "fork_cow":
+                        kib = 16000 * (0.02 if s == "frozen" else 1.0) * rng.uniform(0.98, 1.02)
+                        rep.update({cow_names[0]: kib, cow_names[1]: kib / 16})
+                    reps.append(rep)
+                summary = {"repetitions": 5, "median_ns_per_item": reps[2]["ns_per_item"], "cv": 0.03,
+                           "unstable": s == "gil", "worst_frequency_drift": 0.07 if t == 2 else 0.01,
+                           "frequency_drift": t == 2}
+                for rep in reps:
+                    rep["rcbench"] = dict(meta, summary=summary, repetition={"iterations": 100})
+                benchmarks += reps
+                for agg in ("mean", "median", "stddev", "cv"):
+                    benchmarks.append(dict(reps[2], name=f"{name}_{agg}", run_type="aggregate", aggregate_name=agg,
+                                           rcbench=dict(meta, summary=summary)))
+    context = {
+        "date": "2026-11-22T00:03:24+00:00", "host_name": host, "num_cpus": 16, "mhz_per_cpu": 2100,
+        "rcbench": {
+            "schema": "rcbench/1", "host": host,
+            "topology": {"cpu_model": "Synthetic CPU @ 3.00GHz", "packages": 1, "cores": 16, "pus": 16,
+                         "numa_nodes": 1, "allowed_cpuset": "0-15",
+                         "caches": [{"level": 3, "size_kib": 32768, "count": 1, "shared_by_pus": 16}]},
+            "frequency_control": {"state": "unavailable", "why": "no cpufreq in this VM", "changed": [],
+                                  "restored": True},
+            "calibration_ghz": {"0": 2.98, "1": 3.02},
+            "build": {"compiler": "gcc 12.2.0", "build_type": "Release", "cxx_flags": "-O3 -DNDEBUG",
+                      "allocator": "mimalloc", "git_commit": "0123456789abcdef0123", "git_dirty": True},
+            "options": {"size": "quick", "repetitions": 5, "min_time_s": 0.05, "placement": "compact",
+                        "threads": list(threads), "workloads": list(workloads), "strategies": list(strategies),
+                        "cv_threshold": 0.05, "drift_threshold": 0.05, "interleaved_repetitions": True},
+            "failures": [f"{n}: checksum mismatch" for n in errored],
+            "warnings": ["load average 3.1: other work adds noise"],
+            "notes": [],
+        },
+    }
+    return {"context": context, "benchmarks": benchmarks}
+
+
+@unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+class PlotResultsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="rcbench_plot_test_")
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, content):
+        path = os.path.join(self.dir, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content))
+        return path
+
+    def plot(self, *args):
+        """(exit status, stdout, stderr) of the plotter, run in this process: matplotlib loads once."""
+        import plot_results
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = plot_results.main(list(args))
+            except SystemExit as e:  # argparse
+                status = e.code
+        return status, out.getvalue(), err.getvalue()
+
+    def assert_made(self, out_dir, names):
+        for name in names + ["report.md"]:
+            path = os.path.join(out_dir, name)
+            self.assertTrue(os.path.isfile(path), f"{name} missing")
+            self.assertGreater(os.path.getsize(path), 1000 if name.endswith(".png") else 100, f"{name} too small")
+
+    def report(self, out_dir):
+        with open(os.path.join(out_dir, "report.md"), encoding="utf-8") as f:
+            return f.read()
+
+    def test_full_matrix_draws_every_plot_and_the_report(self):
+        strategies = list(STRATEGY_SHAPE)
+        workloads = ["shared_list", "private_churn", "fork_cow"]
+        path = self.write("r.json", make_results(strategies, workloads, [1, 2, 4, 8, 16],
+                                                 errored=["shared_list/remote/threads:16"]))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(err, "")
+        self.assert_made(out_dir, ALL_PLOTS)
+        text = self.report(out_dir)
+        for name in ALL_PLOTS:
+            self.assertIn(f"]({name})", text)
+        for fact in ("Synthetic CPU", "unavailable", "no cpufreq", "gcc 12.2.0", "mimalloc", "`0123456789ab`",
+                     "dirty", "2026-11-22", "2.98–3.02 GHz", "## Medians", "checksum mismatch",
+                     "load average 3.1", "my_new_idea", "unstable", "drift 7%"):
+            self.assertIn(fact, text)
+
+    def test_copy_on_write_figures_found_by_either_naming(self):
+        names = ("kib_dirtied_per_child", "kib_dirtied_per_graph_mib")
+        path = self.write("cow.json", make_results(["plain", "frozen"], ["fork_cow"], [1], cow_names=names))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assert_made(out_dir, ["cow.png", "counters.png"])
+        self.assertRegex(self.report(out_dir), r"plain dirties the most \([\d.]+ MiB dirtied per child\) and frozen")
+
+    def test_missing_plain_says_so_and_draws_the_rest(self):
+        path = self.write("noplain.json", make_results(["gil", "atomic"], ["shared_list"], [1, 2]))
+        out_dir = os.path.join(self.dir, "out")
+        status, stdout, err = self.plot(path, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assert_made(out_dir, ["throughput.png", "counters.png"])
+        for name in ("overhead.png", "overhead_heatmap.png", "cow.png"):
+            self.assertFalse(os.path.exists(os.path.join(out_dir, name)), name)
+        self.assertIn("no plain results at 1 thread", stdout)
+        self.assertIn("Not drawn: no plain results at 1 thread", self.report(out_dir))
+        self.assertIn("Not drawn: no copy-on-write figures", self.report(out_dir))
+
+    def test_plain_missing_for_one_workload_is_named_on_the_plot(self):
+        with_plain = make_results(["plain", "atomic"], ["shared_list"], [1])
+        without = make_results(["atomic"], ["private_churn"], [1])
+        path_a, path_b = self.write("a.json", with_plain), self.write("b.json", without)
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path_a, path_b, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assert_made(out_dir, ["overhead.png", "overhead_heatmap.png"])
+        self.assertIn("no ratio for: private_churn", self.report(out_dir))
+
+    def test_later_file_replaces_earlier_benchmarks_and_default_out_dir(self):
+        first = self.write("small.json", make_results(["plain", "atomic"], ["shared_list"], [1, 2], seed=1))
+        second = self.write("big.json", make_results(["atomic"], ["shared_list"], [2, 4], seed=2, host="big"))
+        status, _, err = self.plot(first, second)
+        self.assertEqual(status, 0, err)
+        out_dir = os.path.join(self.dir, "small_report")
+        self.assert_made(out_dir, ["throughput.png", "overhead.png"])
+        text = self.report(out_dir)
+        self.assertIn("big.json replaces 1 benchmark(s) from small.json", text)
+        self.assertIn("`" + second + "`", text)  # one context column per file
+
+    def test_broken_and_missing_files_are_named_and_skipped(self):
+        good = self.write("good.json", make_results(["plain", "atomic"], ["shared_list"], [1]))
+        broken = self.write("broken.json", '{"benchmarks": [')
+        missing = os.path.join(self.dir, "absent.json")
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(missing, broken, good, "-o", out_dir)
+        self.assertEqual(status, 0)
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 2, err)
+        self.assertIn(f"skipping {missing}: no such file", lines[0])
+        self.assertIn(f"skipping {broken}: not JSON", lines[1])
+        self.assert_made(out_dir, ["throughput.png"])
+        self.assertIn("absent.json` skipped: no such file", self.report(out_dir))
+
+    def test_nothing_usable_exits_non_zero(self):
+        cases = {
+            "broken.json": ("not json at all", "not JSON"),
+            "other.json": ({"results": []}, "not a results file (no 'benchmarks' list"),
+            "empty.json": ({"context": {}, "benchmarks": []}, "holds no benchmarks"),
+            "foreign.json": ({"benchmarks": [{"name": "BM_Sort/1024", "real_time": 3}]}, "has no rcbench benchmarks"),
+        }
+        for name, (content, message) in cases.items():
+            with self.subTest(name):
+                path = self.write(name, content)
+                status, _, err = self.plot(path, "-o", os.path.join(self.dir, "out_" + name))
+                self.assertEqual(status, 1)
+                self.assertIn(message, err)
+                self.assertIn("nothing to plot", err)
+                self.assertFalse(os.path.exists(os.path.join(self.dir, "out_" + name)))
+
+    def test_aggregates_only_file_uses_the_medians(self):
+        # Google Benchmark's --benchmark_report_aggregates_only leaves no repetitions.
+        content = make_results(["plain", "atomic"], ["shared_list"], [1, 2])
+        content["benchmarks"] = [b for b in content["benchmarks"] if b["run_type"] == "aggregate"]
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(self.write("agg.json", content), "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assert_made(out_dir, ["throughput.png", "overhead.png", "overhead_heatmap.png", "counters.png"])
+        self.assertIn("| shared_list | atomic | 2 |", self.report(out_dir))
+
+    def test_only_failed_benchmarks_exits_non_zero(self):
+        path = self.write("failed.json", make_results(["atomic"], ["shared_list"], [1],
+                                                      errored=["shared_list/atomic/threads:1"]))
+        status, _, err = self.plot(path, "-o", os.path.join(self.dir, "out"))
+        self.assertEqual(status, 1)
+        self.assertIn("finished without an error", err)
+
+
+class LauncherTest(unittest.TestCase):
+    LAUNCHER = os.path.join(SCRIPTS, "plot")
+
+    def test_without_matplotlib_it_names_the_fix(self):
+        # `false` stands in for a Python whose `import matplotlib` fails.
+        env = dict(os.environ, RCBENCH_PYTHON="false")
+        p = subprocess.run([self.LAUNCHER, "x.json"], env=env, capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("apt-get install python3-matplotlib", p.stderr)
+
+    @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+    def test_it_runs_the_plotter(self):
+        env = dict(os.environ, RCBENCH_PYTHON=sys.executable)
+        p = subprocess.run([self.LAUNCHER, "--help"], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("--out-dir", p.stdout)
+
+
+if __name__ == "__main__":
+    if not HAVE_MATPLOTLIB:
+        print(f"test_plot_results: plotting tests skipped: {NO_MATPLOTLIB}", file=sys.stderr)
+    unittest.main(verbosity=2)
