@@ -6,12 +6,13 @@
 #include "strategies/frozen.h"
 #include "strategies/gil.h"
 #include "strategies/plain.h"
+#include "strategies/remote.h"
 
 namespace rcb {
 
 template <class... Ts>
 struct TypeList {};
 
-using AllStrategies = TypeList<Plain, Gil, Atomic, Frozen>;
+using AllStrategies = TypeList<Plain, Gil, Atomic, Frozen, Remote, RemotePadded>;
 
 }  // namespace rcb
