@@ -160,6 +160,17 @@ class Team {
  private:
   enum class Command : std::uint8_t { none, setup, iterate, teardown, exit };
 
+  // Out of the blocking state for one command, and back in even when the
+  // workload throws: a GIL holder leaving by exception would otherwise keep
+  // the lock and stall every other thread at its next command.
+  struct Running {
+    explicit Running(Ctx& c) : ctx(c) { ctx.leave_blocking(); }
+    ~Running() { ctx.enter_blocking(); }
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+    Ctx& ctx;
+  };
+
   struct alignas(64) Slot {
     Ctx* ctx = nullptr;
     std::int64_t t0 = 0, t1 = 0;
@@ -252,31 +263,28 @@ class Team {
     switch (c) {
       case Command::setup:
         if (tid == 0) {
-          ctx.leave_blocking();
+          Running running(ctx);
           workload_.emplace(ctx, cfg_.size, cfg_.threads);
           expected_ = workload_->expected_checksum();
           items_per_thread_ = workload_->items_per_thread();
           if (cfg_.after_setup) cfg_.after_setup();
           if constexpr (requires { runtime_->freeze(*workload_); }) runtime_->freeze(*workload_);
-          ctx.enter_blocking();
         }
         break;
       case Command::iterate: {
         start_barrier();
         slot.t0 = now_ns();
-        ctx.leave_blocking();
+        Running running(ctx);
         slot.checksum = workload_->run(ctx, ThreadIndex{tid});
         ctx.safepoint();
         slot.t1 = now_ns();
         slot.last_cpu = sched_getcpu();
-        ctx.enter_blocking();
         break;
       }
       case Command::teardown:
         if (tid == 0 && workload_) {
-          ctx.leave_blocking();
+          Running running(ctx);
           workload_->teardown(ctx);
-          ctx.enter_blocking();
         }
         break;
       case Command::none:

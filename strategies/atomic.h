@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "strategies/atomic_count.h"
 #include "strategies/object.h"
 #include "strategies/strategy.h"
 
@@ -46,15 +47,12 @@ struct Atomic {
     // Not yet visible to any other thread: a plain store suffices.
     void init_header(Object<Atomic>* o) { o->rc.count.store(1, std::memory_order_relaxed); }
     void incref(Object<Atomic>* o) {
-      o->rc.count.fetch_add(1, std::memory_order_relaxed);
+      count_increment_relaxed(o->rc.count);
       counters.add(Counter::atomic_rmw);
     }
     void decref(Object<Atomic>* o) {
       counters.add(Counter::atomic_rmw);
-      if (o->rc.count.fetch_sub(1, std::memory_order_release) == 1) {
-        (void)o->rc.count.load(std::memory_order_acquire);
-        reclaim<Atomic>(*this, o);
-      }
+      if (count_decrement_release_is_last(o->rc.count)) reclaim<Atomic>(*this, o);
     }
     void safepoint() {}
     void publish(Object<Atomic>*) {}

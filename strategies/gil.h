@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <new>
 
 #include "strategies/object.h"
 #include "strategies/strategy.h"
@@ -83,6 +84,21 @@ struct Gil {
       return drop_request_.load(std::memory_order_relaxed);
     }
 
+    // In a forked child, whose only thread held the lock when it forked.
+    // The copy's waiters, drop request and mutex state belong to threads
+    // that do not exist there: a safepoint that honoured the copied request
+    // would wait forever for a waiter to take over. Start afresh with the
+    // lock held, as CPython's PyEval_ReInitThreads does; the old mutex may
+    // be copied locked, so it is replaced, not unlocked or destroyed.
+    void reinit_after_fork() {
+      new (&mu_) std::mutex;
+      new (&cv_) std::condition_variable;
+      new (&switched_) std::condition_variable;
+      locked_ = true;
+      waiters_ = 0;
+      drop_request_.store(false, std::memory_order_relaxed);
+    }
+
    private:
     const std::chrono::microseconds interval_;
     // Read by the holder at every safepoint; written rarely.
@@ -113,6 +129,7 @@ struct Gil {
     void publish(Object<Gil>*) {}
     void enter_blocking() { rt_->drop(false); }
     void leave_blocking() { rt_->take(counters); }
+    void after_fork_child() { rt_->reinit_after_fork(); }
 
    private:
     [[gnu::noinline, gnu::cold]] void switch_threads() {

@@ -3,14 +3,16 @@
 // here; the benchmark matrix and the typed tests are built from this list.
 
 #include "strategies/atomic.h"
+#include "strategies/frozen.h"
 #include "strategies/gil.h"
 #include "strategies/plain.h"
+#include "strategies/remote.h"
 
 namespace rcb {
 
 template <class... Ts>
 struct TypeList {};
 
-using AllStrategies = TypeList<Plain, Gil, Atomic>;
+using AllStrategies = TypeList<Plain, Gil, Atomic, Frozen, Remote, RemotePadded>;
 
 }  // namespace rcb

@@ -12,6 +12,19 @@
 // Adding a strategy: one header that ends in
 // `static_assert(RefCountStrategy<MyStrategy>);`, plus one line in
 // strategies/registry.h.
+//
+// Optional members, found with `if constexpr (requires ...)`:
+//   rt.freeze(workload)     after setup on thread 0, before other threads run
+//                           (frozen: walks workload.roots(visit)).
+//   rt.objects_freed()      objects the runtime freed itself (a commit thread,
+//                           a thaw at shutdown), counted into live-object totals.
+//   ctx.on_free(obj)        reclaim() calls it just before obj's memory goes
+//                           (remote: returns the count slot).
+//   ctx.after_fork_child()  in a forked child, whose only thread is the one
+//                           that forked: rebuild what lost threads left behind
+//                           (a commit thread's queues, a GIL's waiters) so the
+//                           child can run refcount code. Without it the child
+//                           must not need any other thread.
 
 #include <array>
 #include <concepts>

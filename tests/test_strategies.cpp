@@ -13,6 +13,8 @@ TYPED_TEST_SUITE(Matrix, AsGTest<AllCombos>::type, ComboName);
 
 TYPED_TEST(Matrix, ChecksumsRightAndEveryObjectFreedOnce) {
   using S = typename TypeParam::Strategy;
+  if (kThreadSanitizer && kForksProcesses<typename TypeParam::template Workload<S>>)
+    GTEST_SKIP() << "forks: not under ThreadSanitizer (see test_support.h); test_fork_cow covers it";
   int runs = 0;
   for (const std::uint32_t threads : kThreadCounts) {
     if (!S::info.multi_threaded && threads > 1) continue;

@@ -51,6 +51,27 @@ std::int64_t on_one_thread(Body&& body) {
   return static_cast<std::int64_t>(allocated) - static_cast<std::int64_t>(freed);
 }
 
+// ThreadSanitizer and fork() do not mix: its runtime does not support
+// forking a multi-threaded process (the child inherits shadow state of
+// threads it does not have), and it writes shadow memory on every access, so
+// a child's dirtied-page figure would measure TSan. Workloads that fork say
+// so (forks_processes) and their tests skip under TSan; test_fork_cow covers
+// them in the release and asan builds.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool kThreadSanitizer = true;
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+
+template <class W>
+inline constexpr bool kForksProcesses = requires { requires W::forks_processes; };
+
 // Thread counts the tests try: 1, 2 and 3 (an odd count catches pairing bugs).
 inline constexpr std::uint32_t kThreadCounts[] = {1, 2, 3};
 

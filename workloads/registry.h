@@ -4,6 +4,7 @@
 
 #include "workloads/dimuon.h"
 #include "workloads/fib.h"
+#include "workloads/fork_cow.h"
 #include "workloads/hot_object.h"
 #include "workloads/matmul_lists.h"
 #include "workloads/private_churn.h"
@@ -20,6 +21,7 @@ using AllWorkloads = WorkloadList<
     Fib,
     Dimuon,
     MatmulLists,
-    HotObject>;
+    HotObject,
+    ForkCow>;
 
 }  // namespace rcb
