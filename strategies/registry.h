@@ -3,6 +3,7 @@
 // here; the benchmark matrix and the typed tests are built from this list.
 
 #include "strategies/atomic.h"
+#include "strategies/biased.h"
 #include "strategies/gil.h"
 #include "strategies/plain.h"
 
@@ -11,6 +12,6 @@ namespace rcb {
 template <class... Ts>
 struct TypeList {};
 
-using AllStrategies = TypeList<Plain, Gil, Atomic>;
+using AllStrategies = TypeList<Plain, Gil, Atomic, Biased>;
 
 }  // namespace rcb
