@@ -4,6 +4,7 @@
 
 #include "strategies/atomic.h"
 #include "strategies/biased.h"
+#include "strategies/buffered.h"
 #include "strategies/gil.h"
 #include "strategies/plain.h"
 
@@ -12,6 +13,6 @@ namespace rcb {
 template <class... Ts>
 struct TypeList {};
 
-using AllStrategies = TypeList<Plain, Gil, Atomic, Biased>;
+using AllStrategies = TypeList<Plain, Gil, Atomic, Buffered, Biased>;
 
 }  // namespace rcb
