@@ -208,6 +208,7 @@ struct BasicBuffered {
     void join_locked(ThreadState& t) {
       t.running = true;
       t.epoch = epoch_.load(std::memory_order_relaxed);
+      if (asleep_) wake_locked();  // a running thread means epochs to close
     }
 
     void hand_over_locked(Log* log) {
@@ -247,10 +248,18 @@ struct BasicBuffered {
       std::unique_lock lock(mu_);
       for (;;) {
         if (!wake_ && !stop_) {
-          // Waiters want logs back: close epochs as fast as threads ack.
-          const auto interval =
-              log_waiters_ > 0 ? Tuning::kEpochInterval / 8 : Tuning::kEpochInterval;
-          commit_cv_.wait_for(lock, interval);
+          if (idle_locked()) {
+            // Nothing to apply and nobody logging: sleep until a thread
+            // runs, instead of waking every interval on a benchmark core.
+            asleep_ = true;
+            commit_cv_.wait(lock, [&] { return wake_ || stop_; });
+            asleep_ = false;
+          } else {
+            // Waiters want logs back: close epochs as fast as threads ack.
+            const auto interval =
+                log_waiters_ > 0 ? Tuning::kEpochInterval / 8 : Tuning::kEpochInterval;
+            commit_cv_.wait_for(lock, interval);
+          }
         }
         wake_ = false;
         const bool stopping = stop_;
@@ -265,6 +274,12 @@ struct BasicBuffered {
         // still attached only a destructor stops us, and what they hold leaks.
         if (stopping && (pending_.empty() || !threads_.empty())) return;
       }
+    }
+
+    [[nodiscard]] bool idle_locked() const {
+      return inbox_ == nullptr && pending_.empty() &&
+             std::none_of(threads_.begin(), threads_.end(),
+                          [](const ThreadState* t) { return t->running; });
     }
 
     // Takes the inbox and, if every running thread acknowledged the current
@@ -282,8 +297,8 @@ struct BasicBuffered {
         any_running = true;
         all_acked = all_acked && t->epoch == g;
       }
-      const bool idle = !any_running && r.arrived == nullptr && pending_.empty();
-      if (all_acked && !idle) {
+      const bool nothing_to_do = !any_running && r.arrived == nullptr && pending_.empty();
+      if (all_acked && !nothing_to_do) {
         // Everything tagged <= g-1 is in: decrefs tagged <= g-2 may go.
         // With nobody running, nothing is out: all of them may go.
         r.apply_below = any_running ? (g >= 1 ? g - 1 : 0) : std::numeric_limits<std::uint64_t>::max();
@@ -355,6 +370,7 @@ struct BasicBuffered {
     std::uint64_t backpressure_waits_ = 0;
     bool wake_ = false;
     bool stop_ = false;
+    bool asleep_ = false;  // the committer waits without a timeout
     Counters published_;
     std::uint64_t published_freed_ = 0;
 
