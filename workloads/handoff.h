@@ -51,7 +51,10 @@ struct HandoffShape {
 
 template <class S, HandoffShape kShape = HandoffShape{}>
 class BasicHandoff {
-  static_assert(kShape.batch > 0 && kShape.queue_batches > 0);
+  static_assert(kShape.batch > 0);
+  // A power of two, so slot indices stay in step when the 32-bit batch
+  // counters wrap.
+  static_assert(kShape.queue_batches > 0 && (kShape.queue_batches & (kShape.queue_batches - 1)) == 0);
 
  public:
   static constexpr WorkloadInfo info{
@@ -95,20 +98,22 @@ class BasicHandoff {
     Obj* items[kShape.batch];  // each an owned reference, stolen by the receiver
   };
 
-  // One pair's queue: a ring of batches, indices counted in batches.
+  // One pair's queue: a ring of batches, indices counted in batches. 32-bit
+  // because that is the futex word: libstdc++ waits on other widths through
+  // a shared proxy counter that every notify must increment.
   struct Channel {
-    alignas(64) std::atomic<std::uint64_t> tail{0};  // batches published (producer)
-    alignas(64) std::atomic<std::uint64_t> head{0};  // batches consumed (consumer)
+    alignas(64) std::atomic<std::uint32_t> tail{0};  // batches published (producer)
+    alignas(64) std::atomic<std::uint32_t> head{0};  // batches consumed (consumer)
     alignas(64) Batch slots[kShape.queue_batches];
   };
 
   template <class Chaotic>
   std::uint64_t produce(Ctx& ctx, Channel& ch, Chaotic& chaos) {
-    std::uint64_t tail = ch.tail.load(std::memory_order_relaxed);  // only we write it
+    std::uint32_t tail = ch.tail.load(std::memory_order_relaxed);  // only we write it
     for (std::uint32_t i = 0; i < n_; ++tail) {
       // Acquire: the consumer's reads of the slot we are about to refill
       // happen before our writes.
-      wait_until(ctx, ch.head, [&](std::uint64_t head) { return tail - head < kShape.queue_batches; });
+      wait_until(ctx, ch.head, [&](std::uint32_t head) { return tail - head < kShape.queue_batches; });
       i = fill(ctx, ch.slots[tail % kShape.queue_batches], i, chaos);
       // Release: the tuples and their payloads are visible to the consumer.
       ch.tail.store(tail + 1, std::memory_order_release);
@@ -120,10 +125,10 @@ class BasicHandoff {
   template <class Chaotic>
   std::uint64_t consume(Ctx& ctx, Channel& ch, Chaotic& chaos) {
     std::uint64_t total = 0;
-    std::uint64_t head = ch.head.load(std::memory_order_relaxed);  // only we write it
+    std::uint32_t head = ch.head.load(std::memory_order_relaxed);  // only we write it
     for (std::uint32_t got = 0; got < n_; ++head) {
       // Acquire: pairs with the producer's release of this batch.
-      wait_until(ctx, ch.tail, [&](std::uint64_t tail) { return tail != head; });
+      wait_until(ctx, ch.tail, [&](std::uint32_t tail) { return tail != head; });
       Batch& b = ch.slots[head % kShape.queue_batches];
       total += drain(ctx, b, chaos);
       got += b.n;
@@ -192,8 +197,8 @@ class BasicHandoff {
   // on `word` until ready(word) holds. std::atomic::wait spins briefly
   // before it sleeps.
   template <class Ready>
-  static void wait_until(Ctx& ctx, std::atomic<std::uint64_t>& word, Ready ready) {
-    std::uint64_t v = word.load(std::memory_order_acquire);
+  static void wait_until(Ctx& ctx, std::atomic<std::uint32_t>& word, Ready ready) {
+    std::uint32_t v = word.load(std::memory_order_acquire);
     if (ready(v)) return;
     ctx.enter_blocking();
     while (!ready(v)) {
