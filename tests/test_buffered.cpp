@@ -190,20 +190,24 @@ TEST(BufferedCommitThread, ShutdownAppliesLogsStillPending) {
   constexpr int kPasses = 12;  // 12,000 log entries a thread: several full logs
   for (int round = 0; round < 5; ++round) {
     S::Runtime rt;
-    Mailbox<S> box;
-    auto maker = [&](S::Context& ctx) {
-      Object<S>* list = int_list<S>(ctx, kItems);
-      touch_items<S>(ctx, list, kPasses);
-      ctx.incref(list);
-      box.send(ctx, list);
-      ctx.decref(list);
+    Mailbox<S> box1, box2;
+    auto maker = [](Mailbox<S>& box) {
+      return [&box](S::Context& ctx) {
+        Object<S>* list = int_list<S>(ctx, kItems);
+        touch_items<S>(ctx, list, kPasses);
+        ctx.incref(list);
+        box.send(ctx, list);
+        ctx.decref(list);
+      };
     };
-    auto taker = [&](S::Context& ctx) {
-      Object<S>* list = box.receive(ctx);
-      touch_items<S>(ctx, list, 1);
-      ctx.decref(list);
+    auto taker = [](Mailbox<S>& box) {
+      return [&box](S::Context& ctx) {
+        Object<S>* list = box.receive(ctx);
+        touch_items<S>(ctx, list, 1);
+        ctx.decref(list);
+      };
     };
-    EXPECT_EQ(run_on_threads<S>(rt, maker, taker, maker, taker), 0);
+    EXPECT_EQ(run_on_threads<S>(rt, maker(box1), taker(box1), maker(box2), taker(box2)), 0);
     EXPECT_EQ(rt.objects_freed(), 2u * (kItems + 1));
     EXPECT_EQ(ObjectTracker::instance().live(), 0u);
   }

@@ -114,8 +114,9 @@ class Turns {
   std::atomic<int> step_{0};
 };
 
-// One object at a time from one thread to another; both sides wait as
-// blocked threads. The reference travels with the object.
+// One object at a time from one sender thread to one receiver thread (a
+// second sender or receiver would race for the slot); both wait as blocked
+// threads. The reference travels with the object.
 template <class S>
 class Mailbox {
  public:
