@@ -3,6 +3,8 @@
 // here; the benchmark matrix and the typed tests are built from this list.
 
 #include "strategies/atomic.h"
+#include "strategies/biased.h"
+#include "strategies/buffered.h"
 #include "strategies/frozen.h"
 #include "strategies/gil.h"
 #include "strategies/plain.h"
@@ -13,6 +15,14 @@ namespace rcb {
 template <class... Ts>
 struct TypeList {};
 
-using AllStrategies = TypeList<Plain, Gil, Atomic, Frozen, Remote, RemotePadded>;
+using AllStrategies = TypeList<
+    Plain,
+    Gil,
+    Atomic,
+    Buffered,
+    Biased,
+    Frozen,
+    Remote,
+    RemotePadded>;
 
 }  // namespace rcb

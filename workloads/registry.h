@@ -5,6 +5,7 @@
 #include "workloads/dimuon.h"
 #include "workloads/fib.h"
 #include "workloads/fork_cow.h"
+#include "workloads/handoff.h"
 #include "workloads/hot_object.h"
 #include "workloads/matmul_lists.h"
 #include "workloads/private_churn.h"
@@ -18,6 +19,7 @@ struct WorkloadList {};
 using AllWorkloads = WorkloadList<
     SharedList,
     PrivateChurn,
+    Handoff,
     Fib,
     Dimuon,
     MatmulLists,

@@ -1,0 +1,309 @@
+#pragma once
+// biased: biased reference counting (Choi, Shull and Torrellas, PACT 2018)
+// as CPython 3.13t keeps it (Include/internal/pycore_object.h, Python/brc.c).
+//
+// Mechanism: every object is biased towards the thread that created it (its
+// owner, `tid`). The owner counts in `local` with plain adds; every other
+// thread counts in `shared` with atomic ops. The true count is
+// local + shared_count, and shared_count alone may go negative (a reference
+// the owner counted locally, dropped by another thread). A non-owner decref
+// that would take an unflagged shared count below zero instead marks the
+// object `queued` and pushes it on its owner's merge queue (the queue keeps
+// the reference the decref would have dropped); the owner sees its
+// eval-breaker flag at its next safepoint and merges: local folds into
+// shared, the object is marked `merged` and becomes unowned (tid 0), and is
+// freed if the sum is zero. An owner whose local count reaches zero merges
+// the same way, or frees at once when the shared word is 0.
+//
+// Invariant: a queued object keeps local >= 1 until its owner merges it
+// (queueing needs shared_count == 0, so the dropped reference was counted
+// in local), so only the owner ever merges an object whose owner is alive,
+// and only one thread ever queues it (the 0 -> queued CAS succeeds once).
+//
+// Thread exit follows CPython, not a walk of owned objects: detach() merges
+// its queue until it is empty and leaves the owner registry under the
+// bucket lock in the same step; afterwards, whoever would queue one of its
+// objects finds no owner and merges the object itself. That is safe because
+// owner ids come from a per-runtime counter and are never reused, and the
+// owner's last write to `local` happened before it left the registry, which
+// the merger observes under the same mutex. A walk would need a list of
+// every object each thread ever created (a write per allocation, and a
+// list to unlink from on every free) to find the few still alive at exit.
+//
+// Source: seed 003; the PACT'18 paper; CPython's _Py_DecRefShared,
+// _Py_MergeZeroLocalRefcount, _Py_ExplicitMergeRefcount, Python/brc.c.
+// Loses: objects created on one thread and dropped on another (handoff):
+// each such drop is a CAS, a lock, a queue push and a later merge by the
+// owner, on top of the atomic ops every non-owner already pays; and a hot
+// object owned by one thread is an atomic object for all the others.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "strategies/chaos.h"
+#include "strategies/object.h"
+#include "strategies/strategy.h"
+
+namespace rcb {
+
+// What the tests vary; benchmarks use the defaults.
+struct BiasedTuning {
+  static constexpr std::string_view kName = "biased";
+  static constexpr bool kChaos = false;  // random yields in slow paths and at safepoints
+};
+
+template <class Tuning = BiasedTuning>
+struct BasicBiased {
+  static constexpr StrategyInfo info{
+      Tuning::kName,
+      "owner thread counts non-atomically, others atomically; cross-thread drops queued to the owner",
+      true};
+  static constexpr std::array reported{Counter::owner_ops, Counter::shared_ops, Counter::queued,
+                                       Counter::merged};
+
+  using Obj = Object<BasicBiased>;
+
+  // The shared word, CPython's layout:
+  //   bits 63..2  shared count (signed; negative only once queued)
+  //   bits  1..0  state: 00 unflagged, 10 queued, 11 merged
+  //               (01 is CPython's maybe-weakref; we have no weakrefs)
+  static constexpr int kShift = 2;
+  static constexpr std::int64_t kOne = std::int64_t{1} << kShift;
+  static constexpr std::int64_t kQueued = 2;
+  static constexpr std::int64_t kMerged = 3;
+  static constexpr std::uint64_t kUnowned = 0;
+
+  struct Header {
+    std::atomic<std::uint64_t> tid;  // owner id, kUnowned once merged
+    std::uint32_t local;             // written only by the owner while it lives
+    std::atomic<std::int64_t> shared;
+  };
+
+  // One per thread. Queuers push under the owner's bucket lock and raise
+  // `requested`, which the owner polls at every safepoint.
+  struct alignas(64) MergeQueue {
+    std::atomic<bool> requested{false};
+    std::uint64_t owner = kUnowned;
+    std::vector<Obj*> objects;  // guarded by the bucket mutex; each holds a reference
+  };
+
+  class Context;
+
+  class Runtime {
+   public:
+    [[nodiscard]] Counters counters() const { return {}; }  // all counting is per thread
+    // Nothing runs on its own: every detach() already merged its queue.
+    void shutdown() {}
+
+   private:
+    friend class Context;
+    // CPython hashes thread ids into 251 buckets; a power of two does here
+    // because our ids are dense.
+    static constexpr std::size_t kBuckets = 64;
+    struct alignas(64) Bucket {
+      std::mutex mu;
+      std::vector<MergeQueue*> queues;
+      [[nodiscard]] MergeQueue* find(std::uint64_t owner) const {
+        for (MergeQueue* q : queues)
+          if (q->owner == owner) return q;
+        return nullptr;
+      }
+    };
+    Bucket& bucket(std::uint64_t owner) { return buckets_[owner % kBuckets]; }
+
+    // Relaxed: ids need only be unique, not ordered with anything.
+    std::uint64_t new_owner_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+
+    std::array<Bucket, kBuckets> buckets_;
+    alignas(64) std::atomic<std::uint64_t> next_id_{1};  // never reused: exit handling relies on it
+  };
+
+  class Context : public ContextBase {
+   public:
+    Context(Runtime& rt, ThreadIndex idx)
+        : ContextBase(idx), rt_(&rt), id_(rt.new_owner_id()), chaos_(idx.value + 1) {
+      queue_.owner = id_;
+    }
+
+    void attach() {
+      auto& b = rt_->bucket(id_);
+      std::lock_guard lock(b.mu);
+      b.queues.push_back(&queue_);
+    }
+
+    // Merges what is queued for this thread until nothing is, then leaves
+    // the registry in the same critical section: a queuer either finds us
+    // (and we merge its object in the next turn) or finds us gone (and merges
+    // it itself). No owner op follows, so our `local` writes are final.
+    void detach() {
+      auto& b = rt_->bucket(id_);
+      for (;;) {
+        {
+          std::lock_guard lock(b.mu);
+          if (queue_.objects.empty()) {
+            std::erase(b.queues, &queue_);
+            return;
+          }
+        }
+        merge_queued();
+      }
+    }
+
+    // Not yet visible to any other thread: relaxed stores suffice; the
+    // hand-over that publishes the object orders them.
+    void init_header(Obj* o) {
+      o->rc.tid.store(id_, std::memory_order_relaxed);
+      o->rc.local = 1;
+      o->rc.shared.store(0, std::memory_order_relaxed);
+    }
+
+    void incref(Obj* o) {
+      if (owns(o)) {
+        ++o->rc.local;
+        counters.add(Counter::owner_ops);
+      } else {
+        // Relaxed: the caller already holds a reference, so nothing can be
+        // freed under us and no data is published by taking one more.
+        o->rc.shared.fetch_add(kOne, std::memory_order_relaxed);
+        counters.add(Counter::shared_ops);
+      }
+    }
+
+    void decref(Obj* o) {
+      if (owns(o)) {
+        counters.add(Counter::owner_ops);
+        if (--o->rc.local == 0) release_local_zero(o);
+      } else {
+        decref_shared(o);
+      }
+    }
+
+    // The eval breaker: one relaxed load of a flag only queuers write. A
+    // stale false only delays the merge to the next safepoint; the mutex
+    // taken in merge_queued() orders the queue's contents.
+    void safepoint() {
+      if constexpr (Tuning::kChaos) chaos_.maybe_yield(16);
+      if (queue_.requested.load(std::memory_order_relaxed)) [[unlikely]]
+        merge_queued();
+    }
+
+    void publish(Obj*) {}
+    void enter_blocking() {}
+    void leave_blocking() {}
+
+   private:
+    // Relaxed: the only value that matters, our own id, was written by us
+    // (init_header) or before the object reached us; another thread can
+    // only change tid to kUnowned, which is never our id.
+    [[nodiscard]] bool owns(Obj* o) const {
+      return o->rc.tid.load(std::memory_order_relaxed) == id_;
+    }
+
+    void release_local_zero(Obj* o) {
+      // Acquire: pairs with the release of every non-owner decref, so their
+      // accesses to the object happen before we free it. 0 means no shared
+      // references and no flags: nobody else can reach the object.
+      if (o->rc.shared.load(std::memory_order_acquire) == 0)
+        reclaim<BasicBiased>(*this, o);
+      else
+        merge_zero_local(o);
+    }
+
+    [[gnu::noinline, gnu::cold]] void merge_zero_local(Obj* o) {
+      if (merge(o, 0) == 0) reclaim<BasicBiased>(*this, o);
+    }
+
+    // _Py_DecRefShared. Acq_rel on success: release so our accesses to the
+    // object happen before whoever frees it; acquire in case that is us.
+    void decref_shared(Obj* o) {
+      counters.add(Counter::shared_ops);
+      std::int64_t s = o->rc.shared.load(std::memory_order_relaxed);
+      bool queue;
+      std::int64_t next;
+      do {
+        // Unflagged and zero: the reference we drop was counted in the
+        // owner's local count, so give it to the owner instead of going
+        // negative. Queued objects may go negative; merged ones never do.
+        queue = s == 0;
+        next = queue ? kQueued : s - kOne;
+      } while (!o->rc.shared.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                                   std::memory_order_relaxed));
+      if (queue)
+        queue_to_owner(o);
+      else if (next == kMerged)
+        reclaim<BasicBiased>(*this, o);
+    }
+
+    // _Py_brc_queue_object. The owner cannot have merged `o` (see the
+    // invariant above), so tid is still a real owner id.
+    [[gnu::noinline, gnu::cold]] void queue_to_owner(Obj* o) {
+      if constexpr (Tuning::kChaos) chaos_.maybe_yield(2);
+      const std::uint64_t owner = o->rc.tid.load(std::memory_order_relaxed);
+      auto& b = rt_->bucket(owner);
+      std::unique_lock lock(b.mu);
+      if (MergeQueue* q = b.find(owner)) {
+        q->objects.push_back(o);
+        // Relaxed: the owner reads the queue itself under the mutex.
+        q->requested.store(true, std::memory_order_relaxed);
+        counters.add(Counter::queued);
+        return;
+      }
+      // The owner has exited, and its id will never come back: merge for
+      // it. Its last write to `local` preceded its leaving the registry
+      // under this mutex. Minus one: we are dropping the queue's reference.
+      const std::int64_t total = merge(o, -1);
+      lock.unlock();
+      if (total == 0) reclaim<BasicBiased>(*this, o);
+    }
+
+    // _Py_brc_merge_refcounts: merges every queued object, dropping the
+    // reference each queue entry held.
+    [[gnu::noinline, gnu::cold]] void merge_queued() {
+      {
+        std::lock_guard lock(rt_->bucket(id_).mu);
+        merging_.swap(queue_.objects);
+        queue_.requested.store(false, std::memory_order_relaxed);
+      }
+      for (Obj* o : merging_)
+        if (merge(o, -1) == 0) reclaim<BasicBiased>(*this, o);
+      merging_.clear();
+    }
+
+    // _Py_ExplicitMergeRefcount: folds local into shared, marks the object
+    // merged and unowned, and returns the merged count. Called by the owner,
+    // or by anyone once the owner has exited. tid and local are written
+    // before the CAS, whose release publishes them: once merged, another
+    // thread may free the object, so nothing may touch it after the CAS.
+    std::int64_t merge(Obj* o, std::int64_t extra) {
+      if constexpr (Tuning::kChaos) chaos_.maybe_yield(4);
+      const std::int64_t local = o->rc.local;
+      o->rc.local = 0;
+      o->rc.tid.store(kUnowned, std::memory_order_relaxed);
+      std::int64_t s = o->rc.shared.load(std::memory_order_relaxed);
+      std::int64_t total;
+      do {
+        total = (s >> kShift) + local + extra;
+      } while (!o->rc.shared.compare_exchange_weak(s, (total << kShift) | kMerged,
+                                                   std::memory_order_acq_rel,
+                                                   std::memory_order_relaxed));
+      counters.add(Counter::merged);
+      return total;
+    }
+
+    Runtime* rt_;
+    std::uint64_t id_;
+    [[no_unique_address]] Chaos<Tuning::kChaos> chaos_;
+    std::vector<Obj*> merging_;  // reused between merges: no allocation per merge
+    MergeQueue queue_;           // last: its own cache line, written by queuers
+  };
+};
+
+using Biased = BasicBiased<>;
+
+static_assert(RefCountStrategy<Biased>);
+
+}  // namespace rcb
