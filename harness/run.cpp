@@ -368,6 +368,14 @@ int cmd_run(const RunOptions& opt_in) {
       {"iteration_seconds", "first thread leaving the start barrier to last thread finishing"},
       {"speedup", "weak scaling: T1 * N / TN (CPython Tools/ftscalingbench)"},
       {"strategy_counters", "sums: total over all threads / (iterations * threads * items_per_thread); peaks: raw"}};
+  // Which numbers on a benchmark are strategy counters, and how they were
+  // aggregated, so readers need not guess; any other number that is not a
+  // timing figure is one the workload measured itself (W::report()).
+  nlohmann::json counters = nlohmann::json::object();
+  for (const CounterInfo& ci : kCounterInfo)
+    counters[std::string(ci.name)] = {{"unit", ci.aggregate == Aggregate::sum ? "per_item" : "peak"},
+                                      {"meaning", std::string(ci.meaning)}};
+  context["strategy_counters"] = counters;
   context["notes"] = notes;
 
   // Google Benchmark reads its own flags. Repetitions and min time go as

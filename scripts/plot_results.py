@@ -486,9 +486,7 @@ def plot_cow(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
 
 
 def strategy_counters(cell: rcresults.Cell) -> set[str]:
-    return {k for k in cell.numeric_keys()
-            if k not in rcresults.BOOKKEEPING and k not in rcresults.TIMING
-            and not rcresults.is_cow_figure(k)}
+    return {k for k in cell.numeric_keys() if rcresults.is_strategy_counter(k, cell.source)}
 
 
 def per_items(largest: float) -> tuple[float, str]:

@@ -46,6 +46,16 @@ def is_peak(counter: str) -> bool:
     return counter in PEAK_COUNTERS or counter.startswith("peak_")
 
 
+def is_strategy_counter(name: str, source: "Source") -> bool:
+    """A strategy counter, not a timing figure or a number the workload measured itself
+    (fork_cow's children, graph_mib, KiB dirtied). Files declare their counters; older ones are
+    read by elimination."""
+    if name in BOOKKEEPING or name in TIMING or is_cow_figure(name):
+        return False
+    declared = source.declared_counters
+    return name in declared if declared is not None else True
+
+
 class InputError(Exception):
     """A file that gives nothing to plot; the message is one line naming why."""
 
@@ -68,6 +78,13 @@ class Source:
     def machine(self) -> str:
         cpu = (self.rcbench.get("topology") or {}).get("cpu_model")
         return f"{self.host}, {cpu}" if cpu else self.host
+
+    @property
+    def declared_counters(self) -> dict | None:
+        """The strategy counters the harness declares in the file (name -> {unit, meaning}), or
+        None for files written before it declared them."""
+        declared = self.rcbench.get("strategy_counters")
+        return declared if isinstance(declared, dict) else None
 
     @property
     def host(self) -> str:

@@ -57,11 +57,17 @@
 // measurable without counting on the threads' own paths.
 //
 // Fork: in a forked child there is no commit thread, and the mutex may have
-// been held by a thread that does not exist there. after_fork_child() turns
-// the context into a sink: entries go to a small scratch log that wraps
-// around and is never applied, and no path takes the mutex or waits. Counts
-// then stop changing, objects are never freed and object pages are never
-// written: right for a child that only reads and leaves with _exit().
+// been held by a thread that does not exist there. after_fork_child() makes
+// the forking thread, the child's only thread, its own committer: entries
+// go to two small scratch logs, and when one fills the thread applies its
+// pending increfs, then (for the decref log) its decrefs, straight to the
+// counts; with one thread that order is the whole ordering rule. No path
+// takes the mutex or waits. Applying writes the headers, as a restarted
+// commit thread would, so fork_cow sees the copy-on-write cost that buffered
+// counting really has (a sink that never applied would dirty nothing and
+// flatter it). A count that reaches zero in the child is left alone: the
+// child only reads, and leaves with _exit(); the last partial logs are
+// dropped with it.
 //
 // Source: seed 001 (Gilectomy, PyCon 2017: "buffered reference counting").
 // Loses: objects are freed late and by another core (cold caches, memory
@@ -448,13 +454,15 @@ struct BasicBuffered {
       rt_->join_locked(state_);
     }
 
-    // In a forked child (see the header comment): log into a scratch
-    // buffer that is never applied; never lock, never wait.
+    // In a forked child (see the header comment): log into scratch logs
+    // this thread applies itself; never lock, never wait.
     void after_fork_child() {
       forked_ = true;
       inc_.log = dec_.log = nullptr;
-      inc_.pos = dec_.pos = scratch_.data();
-      inc_.end = dec_.end = scratch_.data() + scratch_.size();
+      inc_.pos = scratch_inc_.data();
+      inc_.end = scratch_inc_.data() + scratch_inc_.size();
+      dec_.pos = scratch_dec_.data();
+      dec_.end = scratch_dec_.data() + scratch_dec_.size();
     }
 
     // The epoch this thread last acknowledged (tests).
@@ -470,7 +478,7 @@ struct BasicBuffered {
 
     [[gnu::noinline, gnu::cold]] void rotate(Cursor& c) {
       if (forked_) {
-        c.pos = scratch_.data();
+        commit_in_child(c.decrefs);
         return;
       }
       if constexpr (Tuning::kChaos) chaos_.maybe_yield(4);
@@ -512,6 +520,16 @@ struct BasicBuffered {
       if (rt_->log_waiters_ > 0) rt_->wake_locked();
     }
 
+    // The forked child's own commit: every pending incref before any
+    // decref, which for a single thread is the ordering rule.
+    void commit_in_child(bool with_decrefs) {
+      for (Obj** p = scratch_inc_.data(); p != inc_.pos; ++p) ++(*p)->rc.count;
+      inc_.pos = scratch_inc_.data();
+      if (!with_decrefs) return;
+      for (Obj** p = scratch_dec_.data(); p != dec_.pos; ++p) --(*p)->rc.count;
+      dec_.pos = scratch_dec_.data();
+    }
+
     static Obj** first(const Cursor& c) { return c.log ? c.log->entries.data() : nullptr; }
 
     void hand_over_all_locked() {
@@ -543,7 +561,8 @@ struct BasicBuffered {
     ThreadState state_;
     bool forked_ = false;
     [[no_unique_address]] Chaos<Tuning::kChaos> chaos_;
-    std::array<Obj*, 256> scratch_;  // the forked child's sink
+    std::array<Obj*, 256> scratch_inc_;  // the forked child's own logs
+    std::array<Obj*, 256> scratch_dec_;
   };
 };
 
