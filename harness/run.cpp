@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -199,12 +198,6 @@ class Reporter final : public benchmark::BenchmarkReporter {
   std::size_t done_ = 0;
 };
 
-extern "C" void on_interrupt(int sig) {
-  Session::interrupt_flag().store(true, std::memory_order_relaxed);
-  // A second Ctrl-C ends the process the ordinary way.
-  std::signal(sig, SIG_DFL);
-}
-
 }  // namespace
 
 std::vector<std::string> strategy_names() {
@@ -351,11 +344,7 @@ int cmd_run(const RunOptions& opt_in) {
     std::cout << "warning: load average " << *load << ": other work on this machine will add noise\n";
   std::cout << std::flush;
 
-  struct sigaction sa{};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  Session::catch_interrupts();
 
   session.start_progress(cells.size() * static_cast<std::size_t>(opt.repetitions));
   Reporter reporter(session, cells, context);
@@ -366,8 +355,7 @@ int cmd_run(const RunOptions& opt_in) {
   freq.restore();
   reporter.write();  // the frequency state now says "restored"
 
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  Session::release_interrupts();
 
   for (const auto& w : session.warnings())
     if (!contains(notes, w)) std::cout << "warning: " << w << "\n";
