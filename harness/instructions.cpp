@@ -268,6 +268,9 @@ int cmd_run_instructions(const RunOptions& opt_in) {
   if (opt.iterations == 0) opt.iterations = default_counted_iterations(opt.size);
   if (!kHaveCallgrind)
     throw UsageError("this rcbench was built without <valgrind/callgrind.h>; install valgrind and rebuild");
+  if (const std::string_view sanitizer = RCBENCH_SANITIZER_NAME; !sanitizer.empty())
+    throw UsageError("--metric instructions needs the release build: valgrind cannot run a " + std::string(sanitizer) +
+                     "-sanitizer build, and its counts would measure the sanitizer");
 
   std::vector<std::string> notes;
   if (opt.threads.empty()) opt.threads = {1};
