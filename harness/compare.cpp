@@ -224,14 +224,18 @@ void note_differences(const ResultsFile& a, const ResultsFile& b, std::vector<st
     return v.is_string() ? v.get<std::string>() : v.dump();
   };
   using P = nlohmann::json::json_pointer;
-  const std::pair<const char*, P> facts[] = {
+  // Instruction counts follow the code (compiler, libraries, valgrind's
+  // idea of the CPU), not the machine's speed, so the host only matters
+  // for wall time.
+  std::vector<std::pair<const char*, P>> facts{
       {"size", P("/rcbench/options/size")},
       {"compiler", P("/rcbench/build/compiler")},
       {"build type", P("/rcbench/build/build_type")},
       {"allocator", P("/rcbench/build/allocator")},
       {"counted iterations", P("/rcbench/options/iterations")},
-      {"host", P("/host_name")},
+      {"valgrind", P("/rcbench/valgrind")},
   };
+  if (a.metric != "instructions") facts.emplace_back("host", P("/host_name"));
   for (const auto& [what, ptr] : facts) {
     const std::string x = get(a.context, ptr), y = get(b.context, ptr);
     if (x != y && !x.empty() && !y.empty())
