@@ -96,10 +96,11 @@ ResultsFile load_results(const std::string& path, const char* role) {
 
   ResultsFile f;
   f.path = path;
-  f.context = j.value("context", nlohmann::json::object());
+  const nlohmann::json context = j.value("context", nlohmann::json::object());
+  f.contexts = {context};
   f.metric = "time";
-  if (f.context.contains("rcbench") && f.context["rcbench"].is_object())
-    f.metric = f.context["rcbench"].value("metric", "time");
+  if (context.contains("rcbench") && context["rcbench"].is_object())
+    f.metric = context["rcbench"].value("metric", "time");
   const std::string counter = per_item_counter(f.metric);
 
   std::map<std::string, std::size_t> index;
@@ -236,12 +237,44 @@ void note_differences(const ResultsFile& a, const ResultsFile& b, std::vector<st
       {"valgrind", P("/rcbench/valgrind")},
   };
   if (a.metric != "instructions") facts.emplace_back("host", P("/host_name"));
+  const nlohmann::json none = nlohmann::json::object();
+  const auto& ca = a.contexts.empty() ? none : a.contexts.front();
+  const auto& cb = b.contexts.empty() ? none : b.contexts.front();
   for (const auto& [what, ptr] : facts) {
-    const std::string x = get(a.context, ptr), y = get(b.context, ptr);
+    const std::string x = get(ca, ptr), y = get(cb, ptr);
     if (x != y && !x.empty() && !y.empty())
       notes.push_back(std::string("BASE and NEW differ in ") + what + " (" + x + " vs " + y +
                       "): their numbers may differ for that reason alone");
   }
+  if (a.metric == "instructions") return;
+  // The same bar `rcbench run` warns at: other work competing for the CPUs.
+  for (const auto* side : {&a, &b}) {
+    std::string loads;
+    for (const auto& ctx : side->contexts) {
+      const P load("/rcbench/load_average_1min");
+      if (ctx.contains(load) && ctx.at(load).is_number() && ctx.at(load).get<double>() > 0.5)
+        loads += (loads.empty() ? "" : ", ") + fmt("%.2f", ctx.at(load).get<double>());
+    }
+    if (!loads.empty())
+      notes.push_back(std::string(side == &a ? "BASE" : "NEW") + " started at load average " + loads +
+                      ": other work was competing for the CPUs, so wall-time verdicts are less reliable");
+  }
+}
+
+// Everything moving together, the untouched cells included, is more often
+// the machine than the code: say so, without changing any verdict.
+void note_shift(const Comparison& c, std::vector<std::string>& notes) {
+  std::vector<double> changes;
+  for (const auto& r : c.rows)
+    if (!r.base.empty() && !r.next.empty() && r.base_median > 0) changes.push_back(r.change);
+  if (changes.size() < 3) return;
+  const bool all_up = std::all_of(changes.begin(), changes.end(), [](double x) { return x > 0; });
+  const bool all_down = std::all_of(changes.begin(), changes.end(), [](double x) { return x < 0; });
+  const double typical = median(changes);
+  if ((all_up || all_down) && std::abs(typical) > c.threshold)
+    notes.push_back("every benchmark moved the same way (median " + fmt("%+.1f%%", 100 * typical) +
+                    "): that is more often the machine (load, frequency) than the code; rerun BASE and NEW "
+                    "alternately and pool the files (see docs/regressions.md)");
 }
 
 }  // namespace
@@ -278,6 +311,7 @@ Comparison compare(const ResultsFile& base, const ResultsFile& next, const Compa
                      next.path + "' has " + some(b_names));
   }
   note_differences(base, next, c.notes);
+  if (c.metric != "instructions") note_shift(c, c.notes);
   return c;
 }
 
@@ -330,7 +364,7 @@ std::string format_table(const Comparison& c) {
         << " a rank test needs at least 4 repetitions per side (run with -r 10 for a useful answer)\n";
   if (c.count(Verdict::noise) > 0)
     out << "note: noise = a change beyond the threshold that the rank test cannot tell from the spread; "
-           "rerun both sides with more --repetitions\n";
+           "rerun with more runs of each side, taken alternately (see docs/regressions.md)\n";
   for (const auto& n : c.notes) out << "note: " << n << "\n";
   out << c.rows.size() << " compared: " << c.count(Verdict::regression) << " regression(s), "
       << c.count(Verdict::improvement) << " improvement(s), " << c.count(Verdict::same) << " same, "
@@ -373,11 +407,58 @@ nlohmann::json to_json(const Comparison& c) {
           {"exit_status", c.exit_status()}};
 }
 
+std::vector<ResultsFile> load_side(const std::string& paths, const char* role) {
+  std::vector<ResultsFile> files;
+  std::stringstream in(paths);
+  for (std::string p; std::getline(in, p, ',');)
+    if (!p.empty()) files.push_back(load_results(p, role));
+  if (files.empty()) throw UsageError(std::string(role) + ": no results file given");
+  for (const auto& f : files)
+    if (f.metric != files.front().metric)
+      throw UsageError(std::string(role) + " mixes metrics: '" + files.front().path + "' measures " +
+                       files.front().metric + ", '" + f.path + "' " + f.metric);
+  return files;
+}
+
+ResultsFile pool(const std::vector<ResultsFile>& files, bool one_value_per_file) {
+  const auto collapse = [&](std::vector<double>& v) {
+    if (one_value_per_file && !v.empty()) v = {median(v)};
+  };
+  ResultsFile side;
+  side.metric = files.front().metric;
+  std::map<std::string, std::size_t> index;
+  for (const auto& f : files) {
+    side.path += (side.path.empty() ? "" : ",") + f.path;
+    side.contexts.insert(side.contexts.end(), f.contexts.begin(), f.contexts.end());
+    for (BenchmarkSamples b : f.benchmarks) {
+      collapse(b.per_item);
+      collapse(b.per_iteration);
+      auto [it, fresh] = index.emplace(b.name, side.benchmarks.size());
+      if (fresh) {
+        side.benchmarks.push_back(std::move(b));
+        continue;
+      }
+      BenchmarkSamples& into = side.benchmarks[it->second];
+      // The per-item counter serves only if every file had it.
+      if (into.per_item.empty() || b.per_item.empty())
+        into.per_item.clear();
+      else
+        into.per_item.insert(into.per_item.end(), b.per_item.begin(), b.per_item.end());
+      into.per_iteration.insert(into.per_iteration.end(), b.per_iteration.begin(), b.per_iteration.end());
+      if (into.error.empty()) into.error = b.error;
+    }
+  }
+  return side;
+}
+
 int cmd_compare(const std::string& base_path, const std::string& new_path, const CompareOptions& opt) {
   if (!(opt.alpha > 0 && opt.alpha < 1)) throw UsageError("--alpha must lie between 0 and 1 (such as 0.05)");
   if (opt.threshold && !(*opt.threshold >= 0)) throw UsageError("--threshold must not be negative");
-  const ResultsFile base = load_results(base_path, "BASE");
-  const ResultsFile next = load_results(new_path, "NEW");
+  const std::vector<ResultsFile> base_files = load_side(base_path, "BASE"), new_files = load_side(new_path, "NEW");
+  // Several runs per side: the run is the unit (see compare.h).
+  const bool per_run = base_files.size() > 1 || new_files.size() > 1;
+  const ResultsFile base = pool(base_files, per_run);
+  const ResultsFile next = pool(new_files, per_run);
   const Comparison c = compare(base, next, opt);
   if (opt.json)
     std::printf("%s\n", to_json(c).dump(2).c_str());

@@ -26,6 +26,13 @@
 // they are compared directly on the threshold alone, no rank test.
 // Benchmarks in only one file are listed as added or removed, not errors.
 //
+// BASE and NEW may each be several comma-separated files, runs taken
+// alternately (A B A B ...), so that drift in the machine's load falls on
+// both sides alike. Then each file counts once, by its median, in the test:
+// repetitions inside one run share that run's conditions (load, frequency,
+// placement) and are not independent samples, which makes a rank test over
+// them see a shift between two runs as significant however it arose.
+//
 // Exit status: 0 nothing regressed, 1 a regression or a failure, 2 bad input
 // (missing file, not a results file, different metrics, nothing in common).
 
@@ -62,15 +69,23 @@ struct BenchmarkSamples {
 };
 
 struct ResultsFile {
-  std::string path;
+  std::string path;     // several, comma-separated, when a side pools files
   std::string metric;  // "time" or "instructions"
-  nlohmann::json context;
+  std::vector<nlohmann::json> contexts;  // one per file read
   std::vector<BenchmarkSamples> benchmarks;  // in file order
 };
 
 // Reads a results file; `role` ("BASE" or "NEW") names it in errors.
 // Throws UsageError for a missing file or one that is not a results file.
 [[nodiscard]] ResultsFile load_results(const std::string& path, const char* role);
+
+// One side of a comparison: one file, or several comma-separated ones
+// (all of one metric).
+[[nodiscard]] std::vector<ResultsFile> load_side(const std::string& paths, const char* role);
+
+// The files of one side as one: repetitions of a benchmark are pooled, or,
+// with one_value_per_file, each file contributes only its median.
+[[nodiscard]] ResultsFile pool(const std::vector<ResultsFile>& files, bool one_value_per_file);
 
 enum class Verdict { regression, improvement, same, noise, insufficient, failed, base_failed };
 [[nodiscard]] const char* to_string(Verdict v);

@@ -134,6 +134,7 @@ ResultsFile file(const std::string& metric, const std::vector<std::pair<std::str
   ResultsFile f;
   f.path = metric + ".json";
   f.metric = metric;
+  f.contexts = {nlohmann::json::object()};
   for (const auto& [name, values] : bs) {
     BenchmarkSamples b;
     b.name = name;
@@ -276,6 +277,28 @@ TEST(CompareVerdict, RegressionLineNamesStrategyWorkloadAndChange) {
   EXPECT_NE(table.find("+5.0%"), std::string::npos) << table;
 }
 
+TEST(ComparePool, SeveralRunsCountOncePerRunByTheirMedians) {
+  const std::vector<ResultsFile> runs{file("time", {{"b", {10, 11, 30}}, {"c", {1}}}),
+                                      file("time", {{"b", {20, 21, 22}}})};
+  const ResultsFile per_run = pool(runs, true);
+  ASSERT_EQ(per_run.benchmarks.size(), 2u);
+  EXPECT_EQ(per_run.benchmarks[0].per_item, (std::vector<double>{11, 21}));
+  EXPECT_EQ(per_run.benchmarks[1].per_item, (std::vector<double>{1}));
+  EXPECT_EQ(per_run.path, "time.json,time.json");
+  EXPECT_EQ(per_run.contexts.size(), 2u);
+
+  const ResultsFile pooled = pool(runs, false);
+  EXPECT_EQ(pooled.benchmarks[0].per_item, (std::vector<double>{10, 11, 30, 20, 21, 22}));
+}
+
+TEST(ComparePool, PerItemCounterServesOnlyIfEveryRunHasIt) {
+  std::vector<ResultsFile> runs{file("time", {{"b", {10}}}), file("time", {{"b", {20}}})};
+  runs[1].benchmarks[0].per_item.clear();
+  const ResultsFile side = pool(runs, false);
+  EXPECT_TRUE(side.benchmarks[0].per_item.empty());
+  EXPECT_EQ(side.benchmarks[0].per_iteration, (std::vector<double>{10, 20}));
+}
+
 // --- reading files ----------------------------------------------------------
 
 class TempDir : public ::testing::Test {
@@ -332,6 +355,13 @@ TEST_F(LoadResults, ReadsRepetitionsSkipsAggregatesAndPrefersThePerItemCounter) 
   EXPECT_EQ(f.benchmarks[0].strategy, "s");
   EXPECT_TRUE(f.benchmarks[1].per_item.empty());  // no counter: real_time serves
   EXPECT_EQ(f.benchmarks[1].per_iteration, (std::vector<double>{4000.0}));
+}
+
+TEST_F(LoadResults, ASideMayNotMixMetrics) {
+  const std::string t = write("t.json", R"({"context": {}, "benchmarks": []})");
+  const std::string i = write("i.json", R"({"context": {"rcbench": {"metric": "instructions"}}, "benchmarks": []})");
+  EXPECT_EQ(load_side(t + "," + t, "BASE").size(), 2u);
+  EXPECT_THROW((void)load_side(t + "," + i, "BASE"), UsageError);
 }
 
 TEST_F(LoadResults, InstructionFilesKeepRealTimeUnscaled) {
