@@ -268,11 +268,14 @@ void note_shift(const Comparison& c, std::vector<std::string>& notes) {
   for (const auto& r : c.rows)
     if (!r.base.empty() && !r.next.empty() && r.base_median > 0) changes.push_back(r.change);
   if (changes.size() < 3) return;
-  const bool all_up = std::all_of(changes.begin(), changes.end(), [](double x) { return x > 0; });
-  const bool all_down = std::all_of(changes.begin(), changes.end(), [](double x) { return x < 0; });
+  // Beyond the threshold everywhere: a real change in one strategy leaves
+  // the others inside it.
+  const double t = c.threshold;
+  const bool all_up = std::all_of(changes.begin(), changes.end(), [t](double x) { return x > t; });
+  const bool all_down = std::all_of(changes.begin(), changes.end(), [t](double x) { return x < -t; });
   const double typical = median(changes);
-  if ((all_up || all_down) && std::abs(typical) > c.threshold)
-    notes.push_back("every benchmark moved the same way (median " + fmt("%+.1f%%", 100 * typical) +
+  if (all_up || all_down)
+    notes.push_back("every benchmark moved the same way, beyond the threshold (median " + fmt("%+.1f%%", 100 * typical) +
                     "): that is more often the machine (load, frequency) than the code; rerun BASE and NEW "
                     "alternately and pool the files (see docs/regressions.md)");
 }

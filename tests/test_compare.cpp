@@ -277,6 +277,19 @@ TEST(CompareVerdict, RegressionLineNamesStrategyWorkloadAndChange) {
   EXPECT_NE(table.find("+5.0%"), std::string::npos) << table;
 }
 
+bool has_note(const Comparison& c, const std::string& text) {
+  return std::any_of(c.notes.begin(), c.notes.end(), [&](const std::string& n) { return n.find(text) != n.npos; });
+}
+
+TEST(CompareNotes, EverythingMovingBeyondTheThresholdIsCalledOut) {
+  const auto base = file("time", {{"a", around(10, 6)}, {"b", around(20, 6)}, {"c", around(30, 6)}});
+  const auto machine = compare(base, file("time", {{"a", around(13, 6)}, {"b", around(26, 6)}, {"c", around(39, 6)}}), {});
+  EXPECT_TRUE(has_note(machine, "every benchmark moved the same way"));
+  // One strategy slower, the rest inside the threshold: a code change, no note.
+  const auto code = compare(base, file("time", {{"a", around(13, 6)}, {"b", around(20.2, 6)}, {"c", around(30.3, 6)}}), {});
+  EXPECT_FALSE(has_note(code, "every benchmark moved the same way"));
+}
+
 TEST(ComparePool, SeveralRunsCountOncePerRunByTheirMedians) {
   const std::vector<ResultsFile> runs{file("time", {{"b", {10, 11, 30}}, {"c", {1}}}),
                                       file("time", {{"b", {20, 21, 22}}})};
