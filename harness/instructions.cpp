@@ -183,9 +183,15 @@ Count count_once(const RunOptions& opt, const std::string& exe, const std::strin
   const Child c = run_captured(argv, dir, counting_environment());
   if (c.status != 0)
     throw std::runtime_error("valgrind run failed (status " + std::to_string(c.status) + "): " + child_message(c));
+  // The child's report is its last line that is a JSON object; a workload
+  // may have printed before it.
+  std::string last;
+  std::istringstream lines(c.out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind('{', 0) == 0) last = line;
   nlohmann::json reply;
   try {
-    reply = nlohmann::json::parse(first_line(c.out));
+    reply = nlohmann::json::parse(last);
   } catch (const std::exception&) {
     throw std::runtime_error("unexpected output from the counting child: " + first_line(c.out));
   }
