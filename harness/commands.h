@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/compare.h"
 #include "harness/session.h"
 
 namespace rcb {
@@ -31,5 +32,12 @@ class UsageError : public std::runtime_error {
 int cmd_list();
 int cmd_env(bool as_json);
 int cmd_run(const RunOptions& opt);
+// `rcbench run --metric instructions`: each single-threaded cell under
+// callgrind (harness/instructions.cpp).
+int cmd_run_instructions(const RunOptions& opt);
+// The hidden `rcbench _instructions` that cmd_run_instructions runs under
+// valgrind: one cell, one warm-up iteration, `iterations` counted ones.
+int cmd_count_instructions(const std::string& strategy, const std::string& workload, Size size, int iterations);
+int cmd_compare(const std::string& base, const std::string& next, const CompareOptions& opt);
 
 }  // namespace rcb

@@ -36,6 +36,20 @@ std::vector<std::uint32_t> parse_threads(const std::string& s) {
   return out;
 }
 
+// "5" or "5%" -> 0.05.
+double parse_percent(std::string s, const char* option) {
+  if (!s.empty() && s.back() == '%') s.pop_back();
+  std::size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+  }
+  if (s.empty() || used != s.size() || !(v >= 0))
+    throw rcb::UsageError(std::string("bad ") + option + " '" + s + "' (valid: a percentage such as 5 or 0.5%)");
+  return v / 100;
+}
+
 }  // namespace
 
 int cmd_list_impl() {
@@ -80,6 +94,40 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--cv-threshold", opt.cv_threshold, "coefficient of variation that flags a benchmark unstable")
       ->capture_default_str();
+  std::string metric = "time";
+  run->add_option("--metric", metric,
+                  "time: wall time through Google Benchmark (every thread count; noisy on shared machines). "
+                  "instructions: instructions of the timed region counted under valgrind's callgrind, "
+                  "single-threaded cells only, exact and repeatable (1 repetition default; strategies with "
+                  "helper threads skipped); results in the same JSON, real_time = instructions per iteration, "
+                  "counter instructions_per_item (see docs/regressions.md)")
+      ->capture_default_str();
+  run->add_option("--iterations", opt.iterations,
+                  "instructions only: counted iterations per cell after 1 warm-up (default: 3 quick, 1 full)");
+  run->add_option("--valgrind", opt.valgrind, "instructions only: the valgrind to run")->capture_default_str();
+
+  // Hidden: what `run --metric instructions` runs under valgrind, per cell.
+  auto* count = app.add_subcommand("_instructions", "");
+  count->group("");
+  std::string count_strategy, count_workload;
+  int count_iterations = 1;
+  count->add_option("--strategy", count_strategy)->required();
+  count->add_option("--workload", count_workload)->required();
+  count->add_option("--iterations", count_iterations)->required();
+  count->add_option("--size", size);
+
+  auto* cmp = app.add_subcommand(
+      "compare",
+      "compare two results files benchmark by benchmark; exit 1 on a regression (see docs/regressions.md)");
+  std::string cmp_base, cmp_new, cmp_threshold;
+  rcb::CompareOptions cmp_opt;
+  cmp->add_option("BASE", cmp_base, "results file to compare against (the baseline)")->required();
+  cmp->add_option("NEW", cmp_new, "results file to judge")->required();
+  cmp->add_option("--threshold", cmp_threshold,
+                  "smallest change in percent that counts, such as 5 or 5% (default: 5 for wall time, 1 for "
+                  "instructions)");
+  cmp->add_option("--alpha", cmp_opt.alpha, "significance level of the Mann-Whitney U test")->capture_default_str();
+  cmp->add_flag("--json", cmp_opt.json, "print the comparison as JSON instead of the table");
 
   try {
     app.parse(argc, argv);
@@ -95,11 +143,24 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("list")) return rcb::cmd_list();
     if (app.got_subcommand("env")) return rcb::cmd_env(env_json);
+    if (app.got_subcommand("compare")) {
+      if (!cmp_threshold.empty()) cmp_opt.threshold = parse_percent(cmp_threshold, "--threshold");
+      return rcb::cmd_compare(cmp_base, cmp_new, cmp_opt);
+    }
     if (size != "quick" && size != "full") throw rcb::UsageError("bad --size '" + size + "' (valid: quick, full)");
     opt.size = size == "quick" ? rcb::Size::quick : rcb::Size::full;
+    if (app.got_subcommand("_instructions"))
+      return rcb::cmd_count_instructions(count_strategy, count_workload, opt.size, count_iterations);
     opt.strategies = split(strategies);
     opt.workloads = split(workloads);
     if (!threads.empty()) opt.threads = parse_threads(threads);
+    if (metric == "instructions") {
+      opt.metric = rcb::Metric::instructions;
+      // Counts repeat exactly: one repetition says it all unless asked.
+      if (run->count("--repetitions") == 0) opt.repetitions = 1;
+      return rcb::cmd_run_instructions(opt);
+    }
+    if (metric != "time") throw rcb::UsageError("bad --metric '" + metric + "' (valid: time, instructions)");
     return rcb::cmd_run(opt);
   } catch (const rcb::UsageError& e) {
     std::cerr << "rcbench: " << e.what() << "\n";

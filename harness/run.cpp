@@ -8,50 +8,24 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <regex>
 #include <set>
 #include <sstream>
 
 #include "harness/build_info.h"
 #include "harness/commands.h"
 #include "harness/environment.h"
+#include "harness/gb_json.h"
 #include "harness/matrix.h"
 #include "harness/measure.h"
 #include "harness/results_file.h"
+#include "harness/selection.h"
+#include "harness/stats.h"
 
 namespace rcb {
 
 namespace {
-
-std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
-}
-
-// Every selected name must exist; an empty selection means all of them.
-std::vector<std::string> resolve(const std::vector<std::string>& asked, const std::vector<std::string>& valid,
-                                 const char* what) {
-  if (asked.empty()) return valid;
-  std::vector<std::string> out;
-  for (const auto& a : asked) {
-    if (std::find(valid.begin(), valid.end(), a) == valid.end())
-      throw UsageError(std::string("unknown ") + what + " '" + a + "' (valid: " + join(valid) + ")");
-    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
-  }
-  return out;
-}
-
-bool contains(const std::vector<std::string>& v, std::string_view x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-std::string cell_name(std::string_view workload, std::string_view strategy, std::uint32_t threads) {
-  return std::string(workload) + "/" + std::string(strategy) + "/threads:" + std::to_string(threads);
-}
 
 // Per-benchmark statistics over repetitions: median, spread, flags.
 struct Summary {
@@ -60,13 +34,6 @@ struct Summary {
   double worst_drift = 0;
   bool unstable = false, drifted = false;
 };
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 double counter(const benchmark::BenchmarkReporter::Run& r, const char* name) {
   auto it = r.counters.find(name);
@@ -134,22 +101,18 @@ class Reporter final : public benchmark::BenchmarkReporter {
     for (auto& c : cells) cells_.emplace(c.name, std::move(c));
   }
 
-  bool ReportContext(const Context& ctx) override {
-    json_.SetOutputStream(&json_text_);
-    json_.SetErrorStream(&json_errors_);
-    return json_.ReportContext(ctx);
-  }
+  bool ReportContext(const Context& ctx) override { return json_.context(ctx); }
 
   // Google Benchmark reports a benchmark's repetitions in one call and its
   // aggregates (mean, median, stddev, cv) in a second.
   void ReportRuns(const std::vector<Run>& runs) override {
     if (runs.empty()) return;
-    const std::string name = strip(runs.front().run_name.str());
+    const std::string name = strip_manual_time(runs.front().run_name.str());
     std::vector<Run> kept;
     for (const auto& r : runs)
       if (!(r.error_occurred && r.error_message == "interrupted")) kept.push_back(r);
     if (kept.empty()) return;  // interrupted before it finished: not a result
-    json_.ReportRuns(kept);
+    json_.runs(kept);
     if (kept.front().run_type == Run::RT_Iteration) {
       ++done_;
       const Summary s = summarise(kept, session_.options());
@@ -169,29 +132,16 @@ class Reporter final : public benchmark::BenchmarkReporter {
   [[nodiscard]] std::size_t written() const { return summaries_.size(); }
 
  private:
-  // Google Benchmark appends "/manual_time" to the names of manually timed
-  // benchmarks ("X/manual_time_median" for aggregates); the contract is
-  // <workload>/<strategy>/threads:<n>.
-  static std::string strip(std::string s) {
-    constexpr std::string_view tag = "/manual_time";
-    for (auto pos = s.find(tag); pos != std::string::npos; pos = s.find(tag)) s.erase(pos, tag.size());
-    return s;
-  }
-
   // Google Benchmark's JSON so far, closed, with names restored to the
   // <workload>/<strategy>/threads:<n> contract and rcbench's facts added.
   nlohmann::json snapshot() {
-    // Google Benchmark 1.7.1 prints a NaN counter (the cv of a counter that
-    // is always 0) as a bare NaN, which is not JSON; it becomes null.
-    static const std::regex not_a_number(R"(:\s*-?(nan|NaN|inf|Infinity)\b)");
-    const std::string text = std::regex_replace(json_text_.str(), not_a_number, ": null");
-    nlohmann::json j = nlohmann::json::parse(text + "\n  ]\n}\n");
+    nlohmann::json j = json_.document();
     j["context"]["rcbench"] = context_;
     j["context"]["rcbench"]["warnings"] = session_.warnings();
     j["context"]["rcbench"]["failures"] = session_.failures();
     for (auto& b : j["benchmarks"]) {
-      const std::string run_name = strip(b.value("run_name", b["name"].get<std::string>()));
-      b["name"] = strip(b["name"].get<std::string>());
+      const std::string run_name = strip_manual_time(b.value("run_name", b["name"].get<std::string>()));
+      b["name"] = strip_manual_time(b["name"].get<std::string>());
       b["run_name"] = run_name;
       auto it = cells_.find(run_name);
       if (it == cells_.end()) continue;
@@ -244,17 +194,9 @@ class Reporter final : public benchmark::BenchmarkReporter {
   std::map<std::string, Cell> cells_;
   nlohmann::json context_;
   std::map<std::string, nlohmann::json> summaries_;
-  benchmark::JSONReporter json_;
-  std::ostringstream json_text_;
-  std::ostringstream json_errors_;
+  GbJson json_;
   std::size_t done_ = 0;
 };
-
-extern "C" void on_interrupt(int sig) {
-  Session::interrupt_flag().store(true, std::memory_order_relaxed);
-  // A second Ctrl-C ends the process the ordinary way.
-  std::signal(sig, SIG_DFL);
-}
 
 }  // namespace
 
@@ -410,11 +352,7 @@ int cmd_run(const RunOptions& opt_in) {
     std::cout << "warning: load average " << *load << ": other work on this machine will add noise\n";
   std::cout << std::flush;
 
-  struct sigaction sa{};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  Session::catch_interrupts();
 
   session.start_progress(cells.size() * static_cast<std::size_t>(opt.repetitions));
   Reporter reporter(session, cells, context);
@@ -425,8 +363,7 @@ int cmd_run(const RunOptions& opt_in) {
   freq.restore();
   reporter.write();  // the frequency state now says "restored"
 
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  Session::release_interrupts();
 
   for (const auto& w : session.warnings())
     if (!contains(notes, w)) std::cout << "warning: " << w << "\n";

@@ -3,6 +3,7 @@
 // cells of the matrix, and per-benchmark facts that Google Benchmark's own
 // run records have no room for (where threads ran, checksums, calibration).
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,7 +22,12 @@
 
 namespace rcb {
 
+// What `rcbench run` measures: wall time through Google Benchmark, or the
+// instructions of the timed region counted by callgrind (harness/instructions.cpp).
+enum class Metric : std::uint8_t { time, instructions };
+
 struct RunOptions {
+  Metric metric = Metric::time;
   std::vector<std::string> strategies;  // empty: all
   std::vector<std::string> workloads;   // empty: all
   std::vector<std::uint32_t> threads;   // empty: 1 and every allowed PU
@@ -35,6 +41,9 @@ struct RunOptions {
   bool freq_control = true;
   double drift_threshold = 0.05;  // |after/before - 1| that flags a benchmark
   double cv_threshold = 0.05;     // coefficient of variation that flags one
+  // --metric instructions only:
+  int iterations = 0;              // counted iterations per cell; 0: the size's default
+  std::string valgrind = "valgrind";
 };
 
 // Defaults, each with its reason.
@@ -42,6 +51,11 @@ struct RunOptions {
 // minute while every repetition still runs tens of iterations; full size
 // uses 0.5 s so slower, larger iterations still repeat enough.
 [[nodiscard]] constexpr double default_min_time(Size s) { return s == Size::quick ? 0.05 : 0.5; }
+// Instruction counts repeat exactly, so a few iterations say as much as
+// many; 3 at quick size keep a cell near a second under callgrind (most of
+// it valgrind's start-up and the workload's setup), the whole quick matrix
+// within the CI gate's minutes. Full size's iterations are long already.
+[[nodiscard]] constexpr int default_counted_iterations(Size s) { return s == Size::quick ? 3 : 1; }
 
 // One cell of the matrix as run: a strategy, a workload, a thread count.
 struct Cell {
@@ -67,6 +81,25 @@ class Session {
     return flag;
   }
   [[nodiscard]] static bool interrupted() { return interrupt_flag().load(std::memory_order_relaxed); }
+
+  // SIGINT and SIGTERM set interrupted(), so a run stops between
+  // benchmarks and keeps what finished; a second Ctrl-C ends the process
+  // the ordinary way.
+  static void catch_interrupts() {
+    (void)interrupt_flag();  // constructed here, never first inside the handler
+    struct sigaction sa{};
+    sa.sa_handler = [](int sig) {
+      interrupt_flag().store(true, std::memory_order_relaxed);
+      ::signal(sig, SIG_DFL);
+    };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+  }
+  static void release_interrupts() {
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+  }
 
   // Facts about one call of a benchmark function (a probe or a repetition).
   void record_call(const std::string& name, nlohmann::json call) {

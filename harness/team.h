@@ -38,6 +38,17 @@
 #include <immintrin.h>
 #endif
 
+// Callgrind's client requests are a few no-op instructions natively; without
+// the valgrind headers, `rcbench run --metric instructions` cannot work, but
+// everything else must still build.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define RCBENCH_HAVE_CALLGRIND 1
+#else
+#define CALLGRIND_TOGGLE_COLLECT do { } while (0)
+#define RCBENCH_HAVE_CALLGRIND 0
+#endif
+
 namespace rcb {
 
 inline void cpu_relax() {
@@ -57,6 +68,10 @@ struct TeamConfig {
   // Called after setup, on thread 0 (freeze passes hook in here).
   std::function<void()> after_setup;
 };
+
+// Whether this build can count instructions under callgrind (see
+// Team::count_instructions).
+inline constexpr bool kHaveCallgrind = RCBENCH_HAVE_CALLGRIND;
 
 struct IterationResult {
   double seconds;           // first start to last finish
@@ -125,6 +140,13 @@ class Team {
     }
     return {static_cast<double>(last - first) * 1e-9, sum};
   }
+
+  // Under callgrind started with --collect-atstart=no, makes every worker
+  // count the instructions of exactly its timed region in later iterations
+  // (callgrind's collection state is per thread, so the main thread's
+  // waiting and any helper thread stay out). Call between iterations only:
+  // the command hand-off publishes it to the workers.
+  void count_instructions(bool on) { count_instructions_ = on; }
 
   [[nodiscard]] std::uint64_t expected_checksum() const { return expected_; }
   [[nodiscard]] std::uint64_t items_per_thread() const { return items_per_thread_; }
@@ -274,9 +296,13 @@ class Team {
       case Command::iterate: {
         start_barrier();
         slot.t0 = now_ns();
+        if (count_instructions_) [[unlikely]]
+          CALLGRIND_TOGGLE_COLLECT;
         Running running(ctx);
         slot.checksum = workload_->run(ctx, ThreadIndex{tid});
         ctx.safepoint();
+        if (count_instructions_) [[unlikely]]
+          CALLGRIND_TOGGLE_COLLECT;
         slot.t1 = now_ns();
         slot.last_cpu = sched_getcpu();
         break;
@@ -311,6 +337,7 @@ class Team {
   std::uint64_t expected_ = 0;
   std::uint64_t items_per_thread_ = 0;
   bool finished_ = false;
+  bool count_instructions_ = false;
 
   Command current_ = Command::none;
   alignas(64) std::atomic<std::uint64_t> generation_{0};

@@ -1,0 +1,121 @@
+#pragma once
+// `rcbench compare BASE NEW`: did anything get slower, beyond noise?
+//
+// Each benchmark present in both files is judged on its repetitions (the
+// "iteration" entries of one run_name), never on Google Benchmark's
+// aggregates, because a rank test needs the samples themselves.
+//
+// The value compared: the per-repetition `ns_per_item` counter when every
+// repetition on both sides has it (per item, so it does not depend on the
+// time unit or the iteration count Google Benchmark chose), else
+// `real_time` in nanoseconds per iteration. For instruction-count files
+// (context.rcbench.metric == "instructions"): `instructions_per_item`, else
+// `real_time` (which those files fill with instructions per iteration).
+//
+// The verdict, with change = median(NEW) / median(BASE) - 1:
+//   regression   change > +threshold and Mann-Whitney p < alpha
+//   improvement  change < -threshold and p < alpha
+//   same         |change| <= threshold
+//   noise        |change| > threshold but p >= alpha: rerun with more repetitions
+//   insufficient data  too few repetitions for any outcome to reach alpha
+//                (smallest attainable p = 2 / C(n1 + n2, n1): at alpha 0.05 that
+//                takes 4 per side, or 3 against 5); never fails
+//   failed       NEW's run of it reported an error (checksum, leak): fails
+// Instruction counts repeat exactly single-threaded, so when every
+// repetition on each side has the same count (one repetition each, usually)
+// they are compared directly on the threshold alone, no rank test.
+// Benchmarks in only one file are listed as added or removed, not errors.
+//
+// BASE and NEW may each be several comma-separated files, runs taken
+// alternately (A B A B ...), so that drift in the machine's load falls on
+// both sides alike. Then each file counts once, by its median, in the test:
+// repetitions inside one run share that run's conditions (load, frequency,
+// placement) and are not independent samples, which makes a rank test over
+// them see a shift between two runs as significant however it arose.
+//
+// Exit status: 0 nothing regressed, 1 a regression or a failure, 2 bad input
+// (missing file, not a results file, different metrics, nothing in common).
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace rcb {
+
+struct CompareOptions {
+  double alpha = 0.05;
+  std::optional<double> threshold;  // a fraction (0.05 = 5%); unset: the metric's default
+  bool json = false;                // JSON on stdout instead of the table
+};
+
+// Defaults, each with its reason.
+// 5% for wall time: below that, a shared 2-core VM's drift between two runs
+// minutes apart is as large as the effect, whatever the rank test says.
+// 1% for instructions: counts repeat exactly, so 1% is a real change in
+// per-operation work (one extra atomic per 20 increfs moves atomic's count by more).
+inline constexpr double kTimeThreshold = 0.05;
+inline constexpr double kInstructionsThreshold = 0.01;
+
+// One benchmark's repetitions, as read from a results file.
+struct BenchmarkSamples {
+  std::string name;
+  std::string strategy, workload;  // from the rcbench block, else parsed from the name
+  std::vector<double> per_item;     // the per-item counter; empty unless every repetition has it
+  std::vector<double> per_iteration;  // real_time: ns per iteration, or instructions per iteration
+  std::string error;                // set when a repetition failed
+};
+
+struct ResultsFile {
+  std::string path;     // several, comma-separated, when a side pools files
+  std::string metric;  // "time" or "instructions"
+  std::vector<nlohmann::json> contexts;  // one per file read
+  std::vector<BenchmarkSamples> benchmarks;  // in file order
+};
+
+// Reads a results file; `role` ("BASE" or "NEW") names it in errors.
+// Throws UsageError for a missing file or one that is not a results file.
+[[nodiscard]] ResultsFile load_results(const std::string& path, const char* role);
+
+// One side of a comparison: one file, or several comma-separated ones
+// (all of one metric).
+[[nodiscard]] std::vector<ResultsFile> load_side(const std::string& paths, const char* role);
+
+// The files of one side as one: repetitions of a benchmark are pooled, or,
+// with one_value_per_file, each file contributes only its median.
+[[nodiscard]] ResultsFile pool(const std::vector<ResultsFile>& files, bool one_value_per_file);
+
+enum class Verdict { regression, improvement, same, noise, insufficient, failed, base_failed };
+[[nodiscard]] const char* to_string(Verdict v);
+
+struct Row {
+  std::string name, strategy, workload;
+  std::string unit;  // "ns/item", "ns/iteration", "instructions/item", "instructions/iteration"
+  std::vector<double> base, next;
+  double base_median = 0, new_median = 0, change = 0;
+  std::optional<double> p;  // absent: direct comparison or no test possible
+  std::string test;         // "exact", "normal", "direct", "none"
+  Verdict verdict = Verdict::same;
+  std::string why;          // for failed / insufficient data
+};
+
+struct Comparison {
+  std::string base_path, new_path, metric;
+  double alpha = 0.05, threshold = 0.05;
+  std::vector<Row> rows;
+  std::vector<std::string> added, removed;
+  std::vector<std::string> notes;  // differences between the runs' contexts
+  [[nodiscard]] std::size_t count(Verdict v) const;
+  [[nodiscard]] int exit_status() const;
+};
+
+// Throws UsageError when the files measure different metrics or share no
+// benchmark.
+[[nodiscard]] Comparison compare(const ResultsFile& base, const ResultsFile& next, const CompareOptions& opt);
+
+[[nodiscard]] std::string format_table(const Comparison& c);
+[[nodiscard]] nlohmann::json to_json(const Comparison& c);
+
+}  // namespace rcb

@@ -1,0 +1,43 @@
+#pragma once
+// Does a strategy's runtime run threads of its own (a commit thread)?
+//
+// Asked generically, without a flag each strategy must remember to set: a
+// one-thread Team of the cell is built and iterated once natively, and this
+// process's threads are counted (/proc/self/task) before and during. Used
+// by `rcbench run --metric instructions`, which cannot count such cells
+// repeatably (see harness/instructions.cpp).
+
+#include <dirent.h>
+
+#include <cstddef>
+
+#include "harness/team.h"
+
+namespace rcb {
+
+[[nodiscard]] inline std::size_t thread_count() {
+  std::size_t n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (const dirent* e = readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    closedir(d);
+  }
+  return n;
+}
+
+// Threads running besides the caller and the team's one worker. The caller
+// must not start or stop threads of its own meanwhile.
+template <class S, template <class> class W>
+[[nodiscard]] std::size_t helper_threads(Size size) {
+  const std::size_t before = thread_count();
+  TeamConfig cfg;
+  cfg.threads = 1;
+  cfg.size = size;
+  Team<S, W> team(cfg);
+  (void)team.iterate();  // a helper started lazily exists by now
+  const std::size_t during = thread_count();
+  (void)team.finish();
+  return during > before + 1 ? during - before - 1 : 0;
+}
+
+}  // namespace rcb

@@ -1,0 +1,122 @@
+#pragma once
+// Small statistics shared by `rcbench run` (summaries) and `rcbench compare`
+// (verdicts): the median and a two-sided Mann-Whitney U rank test.
+//
+// Why a rank test: benchmark times on a shared machine are not normal; they
+// have a floor and a long right tail (another process took the core). A rank
+// test asks only "does one sample tend to be larger than the other", so one
+// wild repetition moves it by one rank, not by its size.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace rcb {
+
+[[nodiscard]] inline double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+struct RankTest {
+  double u = 0;        // U of the first sample: pairs (x, y) with x > y, ties counting 1/2
+  double p = 1;        // two-sided p-value
+  bool exact = false;  // exact distribution (no ties, small samples) or normal approximation
+};
+
+// Samples up to this size (each) without ties get the exact distribution of
+// U; counting it costs O(n1 * n2 * n1 * n2), trivial at this size, and the
+// normal approximation is poor below about 20 per side.
+inline constexpr std::size_t kExactRankTestMax = 25;
+
+// Number of ways, out of C(n1 + n2, n1), that U takes each value 0..n1*n2
+// when both samples come from one distribution (no ties). Uses
+// c(m, n, u) = c(m - 1, n, u - n) + c(m, n - 1, u): the largest of all m + n
+// values belongs either to the first sample (beating all n of the second)
+// or to the second (beating none).
+[[nodiscard]] inline std::vector<double> u_distribution(std::size_t n1, std::size_t n2) {
+  // table[m][n] is the distribution for sizes m and n, built up in m.
+  std::vector<std::vector<std::vector<double>>> table(n1 + 1, std::vector<std::vector<double>>(n2 + 1));
+  for (std::size_t m = 0; m <= n1; ++m)
+    for (std::size_t n = 0; n <= n2; ++n) {
+      auto& d = table[m][n];
+      d.assign(m * n + 1, 0.0);
+      if (m == 0 || n == 0) {
+        d[0] = 1.0;
+        continue;
+      }
+      const auto& first = table[m - 1][n];   // largest value in sample 1: U grows by n
+      const auto& second = table[m][n - 1];  // largest value in sample 2: U unchanged
+      for (std::size_t u = 0; u < first.size(); ++u) d[u + n] += first[u];
+      for (std::size_t u = 0; u < second.size(); ++u) d[u] += second[u];
+    }
+  return table[n1][n2];
+}
+
+// The smallest two-sided p-value any outcome can reach with these sample
+// sizes (complete separation, no ties): 2 / C(n1 + n2, n1). Above alpha, no
+// amount of difference can be significant, so the data are insufficient.
+[[nodiscard]] inline double min_attainable_p(std::size_t n1, std::size_t n2) {
+  if (n1 == 0 || n2 == 0) return 1.0;
+  double ways = 1.0;  // C(n1 + n2, n1), built as a product to stay exact for small n
+  for (std::size_t i = 1; i <= n1; ++i) ways = ways * static_cast<double>(n2 + i) / static_cast<double>(i);
+  return std::min(1.0, 2.0 / ways);
+}
+
+// Two-sided Mann-Whitney U test of x against y. Exact without ties for
+// samples up to kExactRankTestMax; otherwise the normal approximation with
+// the tie correction of the variance and a continuity correction of 1/2.
+[[nodiscard]] inline RankTest mann_whitney(const std::vector<double>& x, const std::vector<double>& y) {
+  RankTest r;
+  const std::size_t n1 = x.size(), n2 = y.size(), n = n1 + n2;
+  if (n1 == 0 || n2 == 0) return r;
+
+  // Midranks of the pooled sample; tie groups feed the variance correction.
+  std::vector<std::pair<double, bool>> pooled;  // value, from x
+  pooled.reserve(n);
+  for (double v : x) pooled.emplace_back(v, true);
+  for (double v : y) pooled.emplace_back(v, false);
+  std::sort(pooled.begin(), pooled.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  double rank_sum_x = 0, tie_term = 0;
+  bool ties = false;
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i;
+    while (j < n && pooled[j].first == pooled[i].first) ++j;
+    const double group = static_cast<double>(j - i);
+    const double midrank = 0.5 * static_cast<double>(i + 1 + j);  // ranks i+1 .. j
+    for (std::size_t k = i; k < j; ++k)
+      if (pooled[k].second) rank_sum_x += midrank;
+    if (j - i > 1) {
+      ties = true;
+      tie_term += group * group * group - group;
+    }
+    i = j;
+  }
+  const double dn1 = static_cast<double>(n1), dn2 = static_cast<double>(n2), dn = static_cast<double>(n);
+  r.u = rank_sum_x - dn1 * (dn1 + 1) / 2;
+  const double u_small = std::min(r.u, dn1 * dn2 - r.u);
+
+  if (!ties && n1 <= kExactRankTestMax && n2 <= kExactRankTestMax) {
+    const std::vector<double> dist = u_distribution(n1, n2);
+    double total = 0, tail = 0;
+    for (std::size_t u = 0; u < dist.size(); ++u) {
+      total += dist[u];
+      if (static_cast<double>(u) <= u_small) tail += dist[u];
+    }
+    r.p = std::min(1.0, 2.0 * tail / total);
+    r.exact = true;
+    return r;
+  }
+
+  const double mean = dn1 * dn2 / 2;
+  const double variance = dn1 * dn2 / 12 * ((dn + 1) - tie_term / (dn * (dn - 1)));
+  if (variance <= 0) return r;  // every value equal: nothing to tell apart
+  const double z = std::max(0.0, std::abs(r.u - mean) - 0.5) / std::sqrt(variance);
+  r.p = std::min(1.0, std::erfc(z / std::sqrt(2.0)));
+  return r;
+}
+
+}  // namespace rcb

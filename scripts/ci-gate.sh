@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# CI performance gate: the instruction counts of the single-threaded quick
+# matrix (every strategy x workload that exists) against the committed
+# baseline. Instruction counts repeat exactly under callgrind, so the gate
+# holds each cell to 1% without false alarms on a noisy shared machine; it
+# cannot see contention or scaling (docs/regressions.md says what can).
+#
+#   scripts/ci-gate.sh                 check; exit 1 on a regression
+#   scripts/ci-gate.sh --update        regenerate the baseline on purpose, then commit it
+#
+# Options:
+#   --rcbench PATH    the rcbench to run (default: $RCBENCH, else build/release/harness/rcbench)
+#   --baseline FILE   default: results/baseline/instructions-quick.json
+#   --out FILE        where this run's counts go (default: build/ci-gate/instructions-quick.json)
+#
+# Builds nothing. Exit status: 0 nothing regressed (added or removed cells,
+# and cells whose counts do not repeat, are reported but pass); 1 a
+# regression, or a cell failed its checksum or leak check; 2 bad setup (no
+# rcbench, no valgrind, no baseline, unreadable files); 130 interrupted.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+rcbench=${RCBENCH:-$root/build/release/harness/rcbench}
+baseline=$root/results/baseline/instructions-quick.json
+out=$root/build/ci-gate/instructions-quick.json
+update=0
+
+usage() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; }
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --update) update=1 ;;
+    --rcbench) rcbench=${2:?--rcbench needs a path}; shift ;;
+    --baseline) baseline=${2:?--baseline needs a file}; shift ;;
+    --out) out=${2:?--out needs a file}; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "ci-gate: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ ! -x "$rcbench" ]; then
+  echo "ci-gate: no rcbench at $rcbench; build it first (cmake --preset release && cmake --build build/release -j2) or pass --rcbench PATH" >&2
+  exit 2
+fi
+
+# The matrix, the same for the baseline and every check. Size quick keeps
+# each cell a fraction of a second natively (about a second under
+# callgrind, mostly valgrind's start-up); 3 counted iterations after a
+# warm-up are the default of --metric instructions.
+matrix=(run --metric instructions --size quick --threads 1)
+
+if [ "$update" = 1 ]; then
+  mkdir -p "$(dirname "$baseline")"
+  # Two repetitions: a cell whose count does not repeat is flagged in the
+  # output (and compare then judges it by the rank test, which never fails
+  # on so few), instead of becoming a flaky gate.
+  "$rcbench" "${matrix[@]}" --repetitions 2 --out "$baseline"
+  status=$?
+  if [ $status -ne 0 ]; then
+    echo "ci-gate: the run failed (status $status); $baseline is not a baseline to commit" >&2
+    exit $status
+  fi
+  echo "ci-gate: wrote $baseline; review it (git diff --stat) and commit it with the change that moved the counts"
+  exit 0
+fi
+
+if [ ! -f "$baseline" ]; then
+  echo "ci-gate: no baseline at $baseline; create one with: scripts/ci-gate.sh --update" >&2
+  exit 2
+fi
+
+mkdir -p "$(dirname "$out")"
+"$rcbench" "${matrix[@]}" --out "$out"
+run_status=$?
+case $run_status in
+  0 | 1) ;;  # 1: a cell failed; compare below reports it as FAILED and fails
+  *) echo "ci-gate: rcbench run ended with status $run_status" >&2; exit $run_status ;;
+esac
+
+echo
+"$rcbench" compare "$baseline" "$out"
+status=$?
+echo
+case $status in
+  0) echo "ci-gate: PASS (no instruction-count regression against $(basename "$baseline"))" ;;
+  1) echo "ci-gate: FAIL: see the REGRESSION/FAILED lines above. If the change is intended, refresh the baseline: scripts/ci-gate.sh --update" ;;
+  *) echo "ci-gate: compare could not run (status $status)" ;;
+esac
+exit $status

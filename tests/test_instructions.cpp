@@ -1,0 +1,108 @@
+// The pieces of `rcbench run --metric instructions` that need no valgrind:
+// finding strategies with helper threads, and the Team hook staying inert
+// when not under valgrind. (Repeatability under valgrind itself is the
+// instructions_repeat test, tests/cli/instructions_repeat.cmake.)
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "harness/helper_threads.h"
+#include "tests/test_support.h"
+
+namespace rcb::test {
+namespace {
+
+// Plain counts plus one idle thread in the runtime, the shape of buffered's
+// commit thread. Test-only: not in the registry.
+struct WithHelper {
+  static constexpr StrategyInfo info{"with_helper", "plain counts and an idle runtime thread (test only)", false};
+  static constexpr std::array<Counter, 0> reported{};
+
+  struct Header {
+    std::uint64_t count;
+  };
+
+  class Runtime {
+   public:
+    Runtime() : helper_([this] {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stop_; });
+    }) {}
+    ~Runtime() { shutdown(); }
+    [[nodiscard]] Counters counters() const { return {}; }
+    void shutdown() {
+      {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+      }
+      cv_.notify_all();
+      if (helper_.joinable()) helper_.join();
+    }
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::thread helper_;  // last: starts once the members above exist
+  };
+
+  class Context : public ContextBase {
+   public:
+    Context(Runtime&, ThreadIndex idx) : ContextBase(idx) {}
+    void attach() {}
+    void detach() {}
+    void init_header(Object<WithHelper>* o) { o->rc.count = 1; }
+    void incref(Object<WithHelper>* o) { ++o->rc.count; }
+    void decref(Object<WithHelper>* o) {
+      if (--o->rc.count == 0) reclaim<WithHelper>(*this, o);
+    }
+    void safepoint() {}
+    void publish(Object<WithHelper>*) {}
+    void enter_blocking() {}
+    void leave_blocking() {}
+  };
+};
+static_assert(RefCountStrategy<WithHelper>);
+
+TEST(HelperThreads, ARuntimeThreadIsFound) {
+  EXPECT_EQ((helper_threads<WithHelper, SharedList>(Size::quick)), 1u);
+}
+
+TEST(HelperThreads, StrategiesWithoutOneHaveNone) {
+  EXPECT_EQ((helper_threads<Plain, SharedList>(Size::quick)), 0u);
+  EXPECT_EQ((helper_threads<Atomic, PrivateChurn>(Size::quick)), 0u);
+}
+
+TEST(HelperThreads, ThreadsAreCountedFromProc) {
+  const std::size_t before = thread_count();
+  ASSERT_GE(before, 1u);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool go = false;
+  std::thread t([&] {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return go; });
+  });
+  EXPECT_EQ(thread_count(), before + 1);
+  {
+    std::lock_guard lock(mu);
+    go = true;
+  }
+  cv.notify_all();
+  t.join();
+}
+
+// Natively the callgrind client requests do nothing: counting must not
+// change what an iteration computes.
+TEST(CountInstructionsHook, InertOutsideValgrind) {
+  TeamConfig cfg;
+  Team<Atomic, PrivateChurn> team(cfg);
+  team.count_instructions(true);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(team.iterate().checksum, team.expected_checksum());
+  team.count_instructions(false);
+  EXPECT_EQ(team.finish().live(), 0);
+}
+
+}  // namespace
+}  // namespace rcb::test
