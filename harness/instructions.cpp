@@ -316,6 +316,11 @@ int cmd_run_instructions(const RunOptions& opt_in) {
       notes.push_back("skipped " + name + ": " + std::string(ts.why));
       return;
     }
+    if constexpr (kForksProcesses<typename C::template Workload<S>>) {
+      notes.push_back("skipped " + name + ": its work runs in forked child processes, which callgrind "
+                      "does not count into the parent; measure it by wall time and KiB dirtied");
+      return;
+    }
     if (const std::size_t helpers = helper_threads<S, C::template Workload>(opt.size); helpers > 0) {
       notes.push_back("skipped " + name + ": " + std::string(S::info.name) + "'s runtime runs " +
                       std::to_string(helpers) +

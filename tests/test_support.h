@@ -69,9 +69,6 @@ inline constexpr bool kThreadSanitizer = false;
 inline constexpr bool kThreadSanitizer = false;
 #endif
 
-template <class W>
-inline constexpr bool kForksProcesses = requires { requires W::forks_processes; };
-
 // Thread counts the tests try: 1, 2 and 3 (an odd count catches pairing bugs).
 inline constexpr std::uint32_t kThreadCounts[] = {1, 2, 3};
 

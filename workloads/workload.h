@@ -51,6 +51,9 @@ concept Workload =
 // Optional members a workload may have:
 //   static ThreadSupport supports(std::uint32_t threads);
 //     turns down thread counts it cannot divide work for (handoff: pairs).
+//   static constexpr bool forks_processes = true;
+//     its work runs in forked child processes (fork_cow): ThreadSanitizer
+//     cannot follow it, and callgrind, counting the parent, would see none.
 //   template <class Emit> void report(Emit&& emit) const;
 //     emit(std::string_view name, double value) for figures the workload
 //     measured itself (fork_cow: KiB dirtied per child); called on the main
@@ -63,5 +66,8 @@ template <template <class> class W, class S>
   else
     return {threads >= 1, "needs at least one thread"};
 }
+
+template <class W>
+inline constexpr bool kForksProcesses = requires { requires W::forks_processes; };
 
 }  // namespace rcb
