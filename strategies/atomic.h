@@ -32,18 +32,12 @@ struct Atomic {
     std::atomic<std::uint64_t> count;
   };
 
-  class Runtime {
-   public:
-    [[nodiscard]] Counters counters() const { return {}; }
-    void shutdown() {}
-  };
+  using Runtime = StatelessRuntime;
 
-  class Context : public ContextBase {
+  class Context : public PassiveContext {
    public:
-    Context(Runtime&, ThreadIndex idx) : ContextBase(idx) {}
+    Context(Runtime&, ThreadIndex idx) : PassiveContext(idx) {}
 
-    void attach() {}
-    void detach() {}
     // Not yet visible to any other thread: a plain store suffices.
     void init_header(Object<Atomic>* o) { o->rc.count.store(1, std::memory_order_relaxed); }
     void incref(Object<Atomic>* o) {
@@ -54,10 +48,6 @@ struct Atomic {
       counters.add(Counter::atomic_rmw);
       if (count_decrement_release_is_last(o->rc.count)) reclaim<Atomic>(*this, o);
     }
-    void safepoint() {}
-    void publish(Object<Atomic>*) {}
-    void enter_blocking() {}
-    void leave_blocking() {}
   };
 };
 

@@ -122,10 +122,10 @@ struct BasicBiased {
     alignas(64) std::atomic<std::uint64_t> next_id_{1};  // never reused: exit handling relies on it
   };
 
-  class Context : public ContextBase {
+  class Context : public PassiveContext {
    public:
     Context(Runtime& rt, ThreadIndex idx)
-        : ContextBase(idx), rt_(&rt), id_(rt.new_owner_id()), chaos_(idx.value + 1) {
+        : PassiveContext(idx), rt_(&rt), id_(rt.new_owner_id()), chaos_(idx.value + 1) {
       queue_.owner = id_;
     }
 
@@ -190,10 +190,6 @@ struct BasicBiased {
       if (queue_.requested.load(std::memory_order_relaxed)) [[unlikely]]
         merge_queued();
     }
-
-    void publish(Obj*) {}
-    void enter_blocking() {}
-    void leave_blocking() {}
 
    private:
     // Relaxed: the only value that matters, our own id, was written by us

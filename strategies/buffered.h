@@ -388,9 +388,9 @@ struct BasicBuffered {
     std::thread committer_thread_;  // last: starts after everything above exists
   };
 
-  class Context : public ContextBase {
+  class Context : public PassiveContext {
    public:
-    Context(Runtime& rt, ThreadIndex idx) : ContextBase(idx), rt_(&rt), chaos_(idx.value + 1) {
+    Context(Runtime& rt, ThreadIndex idx) : PassiveContext(idx), rt_(&rt), chaos_(idx.value + 1) {
       inc_.decrefs = false;
       dec_.decrefs = true;
     }
@@ -437,7 +437,6 @@ struct BasicBuffered {
         acknowledge();
     }
 
-    void publish(Obj*) {}
 
     // Parked threads must not stall epochs: hand everything over and stop
     // counting as running.

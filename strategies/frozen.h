@@ -105,12 +105,10 @@ struct Frozen {
     std::uint64_t objects_freed_ = 0;
   };
 
-  class Context : public ContextBase {
+  class Context : public PassiveContext {
    public:
-    Context(Runtime&, ThreadIndex idx) : ContextBase(idx) {}
+    Context(Runtime&, ThreadIndex idx) : PassiveContext(idx) {}
 
-    void attach() {}
-    void detach() {}
     // Not yet visible to any other thread, and never frozen at birth.
     void init_header(Object<Frozen>* o) { o->rc.count.store(1, std::memory_order_relaxed); }
     void incref(Object<Frozen>* o) {
@@ -129,10 +127,6 @@ struct Frozen {
       counters.add(Counter::atomic_rmw);
       if (count_decrement_release_is_last(o->rc.count)) reclaim<Frozen>(*this, o);
     }
-    void safepoint() {}
-    void publish(Object<Frozen>*) {}
-    void enter_blocking() {}
-    void leave_blocking() {}
   };
 };
 

@@ -111,9 +111,9 @@ struct Gil {
     std::uint64_t switch_number_ = 0;
   };
 
-  class Context : public ContextBase {
+  class Context : public PassiveContext {
    public:
-    Context(Runtime& rt, ThreadIndex idx) : ContextBase(idx), rt_(&rt) {}
+    Context(Runtime& rt, ThreadIndex idx) : PassiveContext(idx), rt_(&rt) {}
 
     void attach() { rt_->take(counters); }
     void detach() { rt_->drop(false); }
@@ -126,7 +126,6 @@ struct Gil {
       if (rt_->drop_requested()) [[unlikely]]
         switch_threads();
     }
-    void publish(Object<Gil>*) {}
     void enter_blocking() { rt_->drop(false); }
     void leave_blocking() { rt_->take(counters); }
     void after_fork_child() { rt_->reinit_after_fork(); }

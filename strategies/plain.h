@@ -23,27 +23,17 @@ struct Plain {
     std::uint64_t count;
   };
 
-  class Runtime {
-   public:
-    [[nodiscard]] Counters counters() const { return {}; }
-    void shutdown() {}
-  };
+  using Runtime = StatelessRuntime;
 
-  class Context : public ContextBase {
+  class Context : public PassiveContext {
    public:
-    Context(Runtime&, ThreadIndex idx) : ContextBase(idx) {}
+    Context(Runtime&, ThreadIndex idx) : PassiveContext(idx) {}
 
-    void attach() {}
-    void detach() {}
     void init_header(Object<Plain>* o) { o->rc.count = 1; }
     void incref(Object<Plain>* o) { ++o->rc.count; }
     void decref(Object<Plain>* o) {
       if (--o->rc.count == 0) reclaim<Plain>(*this, o);
     }
-    void safepoint() {}
-    void publish(Object<Plain>*) {}
-    void enter_blocking() {}
-    void leave_blocking() {}
   };
 };
 

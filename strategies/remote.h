@@ -203,14 +203,12 @@ struct RemoteHeaders {
     std::atomic<std::uint32_t> pages_in_use_{0};  // written under grow_mu_
   };
 
-  class Context : public ContextBase {
+  class Context : public PassiveContext {
    public:
     // One live context per ThreadIndex: the index names its slot supply.
     Context(Runtime& rt, ThreadIndex idx)
-        : ContextBase(idx), rt_(&rt), dir_(rt.directory()), mine_(&rt.thread_slots(idx)) {}
+        : PassiveContext(idx), rt_(&rt), dir_(rt.directory()), mine_(&rt.thread_slots(idx)) {}
 
-    void attach() {}
-    void detach() {}
     void init_header(Obj* o) {
       const std::uint32_t s = take_slot();
       o->rc.slot = s;
@@ -237,11 +235,6 @@ struct RemoteHeaders {
         rt_->push_remote(owner, s);
       }
     }
-    void safepoint() {}
-    void publish(Obj*) {}
-    void enter_blocking() {}
-    void leave_blocking() {}
-
    private:
     std::uint32_t take_slot() {
       ThreadSlots& m = *mine_;

@@ -154,6 +154,28 @@ class ContextBase {
   ThreadIndex index_;
 };
 
+// A runtime with no shared state of its own (plain, atomic): nothing to
+// count and nothing to stop.
+struct StatelessRuntime {
+  [[nodiscard]] Counters counters() const { return {}; }
+  void shutdown() {}
+};
+
+// A context whose strategy needs nothing when a thread starts or ends,
+// reaches a safepoint, blocks, or shares an object. A strategy that does
+// need one of these hooks defines it in its own context, hiding this one.
+class PassiveContext : public ContextBase {
+ public:
+  using ContextBase::ContextBase;
+  void attach() {}
+  void detach() {}
+  void safepoint() {}
+  template <class O>
+  void publish(O*) {}
+  void enter_blocking() {}
+  void leave_blocking() {}
+};
+
 // ---------------------------------------------------------------------------
 // Static facts a strategy states about itself.
 
