@@ -22,7 +22,7 @@ nlohmann::json environment_json(const Topology& topo, const FrequencyControl& fr
   for (int cpu : topo.allowed_pus()) cal[std::to_string(cpu)] = measure_ghz_on(topo, cpu, 5);
   j["calibration_ghz"] = cal;
   j["calibration_method"] =
-      "64-add dependent chain timed at N and 2N turns (fixed overhead cancels), fastest of 5 tries, on a thread pinned "
+      "64-add dependent chain timed at N and 2N turns (fixed overhead cancels), shortest of 5 tries for each, on a thread pinned "
       "to the PU; 1 add retires per cycle, so adds/second is the effective clock";
   j["perf_counters"] =
       "not used: hypervisors usually hide APERF/MPERF and PMU counters; cycles are estimated from calibration";

@@ -9,8 +9,9 @@
 //
 // Measurement: an unrolled chain of dependent adds retires one add per cycle
 // on every x86-64 core of the last 15 years, so adds / seconds is the
-// effective clock. It is timed at N and 2N adds so fixed overhead cancels,
-// and the fastest of several tries is kept (disturbance only slows a try).
+// effective clock. It is timed at N and 2N adds so fixed overhead cancels;
+// of several tries the shortest N and shortest 2N timings are kept
+// (disturbance only ever lengthens a timing).
 
 #include <optional>
 #include <string>

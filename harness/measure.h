@@ -41,7 +41,8 @@ void measure(benchmark::State& st, const Cell& cell, Session& session) {
   }
   const Topology& topo = session.topology();
   const int first_cpu = cell.cpus.empty() ? -1 : cell.cpus.front();
-  const double ghz_before = measure_ghz_on(topo, first_cpu, 5);
+  const auto calibrate = [&] { return measure_ghz_on(topo, first_cpu, 3); };
+  const double ghz_before = session.calibrated_ghz(first_cpu, true, calibrate);
 
   TeamConfig cfg;
   cfg.threads = cell.threads;
@@ -99,7 +100,7 @@ void measure(benchmark::State& st, const Cell& cell, Session& session) {
   session.call_finished(cell.name, seconds, session.options().min_time);
   if (st.error_occurred()) return;
 
-  const double ghz_after = measure_ghz_on(topo, first_cpu, 5);
+  const double ghz_after = session.calibrated_ghz(first_cpu, false, calibrate);
   if (bad_checksum) {
     fail("checksum mismatch: got " + hex(*bad_checksum) + ", expected " + hex(expected));
     return;
