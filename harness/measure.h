@@ -35,8 +35,17 @@ inline std::string hex(std::uint64_t v) {
 
 template <RefCountStrategy S, template <class> class W>
 void measure(benchmark::State& st, const Cell& cell, Session& session) {
+  // A call that will not measure must still run Google Benchmark's loop to
+  // its end, or 1.7.1 counts it as 0 iterations beside its sibling
+  // repetitions and aborts in its statistics. After SkipWithError() the loop
+  // ends at once.
+  const auto abandon = [&](const std::string& why) {
+    st.SkipWithError(why.c_str());
+    while (st.KeepRunning()) {
+    }
+  };
   if (Session::interrupted()) {
-    st.SkipWithError("interrupted");
+    abandon("interrupted");
     return;
   }
   const Topology& topo = session.topology();
@@ -65,18 +74,23 @@ void measure(benchmark::State& st, const Cell& cell, Session& session) {
   try {
     team.emplace(cfg);
   } catch (const std::exception& e) {
-    fail(std::string("setup failed: ") + e.what());
+    session.fail(cell.name + ": setup failed: " + e.what());
+    abandon(std::string("setup failed: ") + e.what());
     return;
   }
 
   double seconds = 0.0;
   std::uint64_t iterations = 0;
   std::optional<std::uint64_t> bad_checksum;
+  // KeepRunning(), not a range-for: leaving a range-for early (Ctrl-C, a
+  // worker's exception) leaves Google Benchmark 1.7.1 believing the run did
+  // fewer iterations than its sibling repetitions, and its statistics then
+  // abort the process. SkipWithError() ends a KeepRunning() loop consistently.
   try {
-    for (auto _ : st) {
+    while (st.KeepRunning()) {
       if (Session::interrupted()) {
         st.SkipWithError("interrupted");
-        break;
+        continue;  // KeepRunning() now returns false
       }
       const IterationResult r = team->iterate();
       if (r.checksum != team->expected_checksum()) bad_checksum = r.checksum;

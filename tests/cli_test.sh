@@ -81,15 +81,25 @@ valid_json tiny-run "$tmp/run.json" 2
 if ls -a "$tmp" | grep -q '\.tmp\.'; then echo "FAIL tiny-run: temporary file left"; fails=$((fails + 1)); fi
 
 # Ctrl-C halfway: the finished benchmarks stay in a valid file, status 130.
-"$rcbench" run --strategy atomic --threads 1 --repetitions 3 --min-time 0.2 --no-interleave \
-  --out "$tmp/int.json" >"$tmp/out" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do [[ -s "$tmp/int.json" ]] && break; sleep 0.05; done
-kill -INT "$pid"
-wait "$pid"
-status=$?
-if [[ $status -ne 130 ]]; then echo "FAIL interrupt: exit $status, wanted 130"; cat "$tmp/out"; fails=$((fails + 1)); else passes=$((passes + 1)); fi
-valid_json interrupt "$tmp/int.json" 1
+# Interrupted at several moments, so it lands in a probe, in a first and in a
+# later repetition of a benchmark (Google Benchmark treats them differently).
+for delay in 0.05 0.3 0.55 0.8 1.1 1.4; do
+  rm -f "$tmp/int.json"
+  "$rcbench" run --strategy atomic --threads 1 --repetitions 3 --min-time 0.2 --no-interleave \
+    --out "$tmp/int.json" >"$tmp/out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do [[ -s "$tmp/int.json" ]] && break; sleep 0.05; done
+  sleep "$delay"
+  kill -INT "$pid"
+  wait "$pid"
+  status=$?
+  if [[ $status -ne 130 ]]; then
+    echo "FAIL interrupt after +$delay s: exit $status, wanted 130"; cat "$tmp/out"; fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
+  valid_json "interrupt after +$delay s" "$tmp/int.json" 1
+done
 
 echo "cli: $passes passed, $fails failed"
 [[ $fails -eq 0 ]]
