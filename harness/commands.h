@@ -4,7 +4,8 @@
 //
 // Exit statuses, for scripts: 0 success; 1 a benchmark failed verification
 // (checksum or leak) or, for compare, a regression; 2 bad input (unknown
-// name, bad number, unwritable file); 130 interrupted (SIGINT/SIGTERM).
+// name, bad number, unwritable file); 128 + the signal when a signal ended the
+// run (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after writing what finished.
 
 #include <stdexcept>
 #include <string>
@@ -18,7 +19,9 @@ namespace rcb {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
-inline constexpr int kExitInterrupted = 130;
+inline constexpr int kExitInterrupted = 130;  // 128 + SIGINT
+inline constexpr int kExitHangup = 129;       // 128 + SIGHUP
+inline constexpr int kExitTerminated = 143;   // 128 + SIGTERM
 
 // Bad input: reported as one line, exit status 2.
 class UsageError : public std::runtime_error {

@@ -10,7 +10,7 @@
 
 #include "harness/commands.h"
 #include "harness/selection.h"
-#include "harness/stats.h"
+#include "harness/engine/stats.h"
 
 namespace rcb {
 

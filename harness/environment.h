@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/frequency.h"
-#include "harness/topology.h"
+#include "harness/engine/frequency.h"
+#include "harness/engine/topology.h"
 
 namespace rcb {
 

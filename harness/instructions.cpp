@@ -46,12 +46,12 @@
 #include "harness/callgrind.h"
 #include "harness/commands.h"
 #include "harness/gb_json.h"
-#include "harness/helper_threads.h"
+#include "harness/engine/helper_threads.h"
 #include "harness/matrix.h"
-#include "harness/measure.h"
+#include "harness/engine/measure.h"
 #include "harness/results_file.h"
 #include "harness/selection.h"
-#include "harness/team.h"
+#include "harness/engine/team.h"
 
 extern char** environ;
 

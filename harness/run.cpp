@@ -18,10 +18,10 @@
 #include "harness/environment.h"
 #include "harness/gb_json.h"
 #include "harness/matrix.h"
-#include "harness/measure.h"
+#include "harness/engine/measure.h"
 #include "harness/results_file.h"
 #include "harness/selection.h"
-#include "harness/stats.h"
+#include "harness/engine/stats.h"
 
 namespace rcb {
 

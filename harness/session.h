@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/topology.h"
+#include "harness/engine/topology.h"
 #include "workloads/workload.h"
 
 namespace rcb {
@@ -32,9 +32,18 @@ struct RunOptions {
   std::vector<std::string> workloads;   // empty: all
   std::vector<std::uint32_t> threads;   // empty: 1 and every allowed PU
   Size size = Size::quick;
-  int repetitions = 5;
+  // Wall time is measured in interleaved rounds until each benchmark's median
+  // has a 95% confidence interval within +-precision, or max_time runs out.
+  int repetitions = 6;           // the least per benchmark (6: the fewest with a distribution-free 95% CI)
+  int max_repetitions = 60;      // the most per benchmark
+  double precision = 0.02;       // --precision: wanted CI half-width, relative to the median
+  double max_time = 0.0;         // --max-time: seconds for the whole run; 0: the size's default
   double min_time = 0.0;  // seconds per repetition; 0: the size's default
-  std::string out = "rcbench.json";
+  std::string out = "rcbench.json";  // "-": the JSON goes to stdout, everything else to stderr
+  std::string filter;            // --filter: ECMAScript regex searched in <workload>/<strategy>/threads:<n>
+  bool list_only = false;        // --list: print the names that would run, run nothing
+  std::string format = "console";  // --format: console, json, csv or md, printed when the run ends
+  double wait_quiet = 0.0;       // --wait-quiet: seconds to wait for the load average to fall
   std::string placement = "compact";
   bool oversubscribe = false;
   bool interleave = true;

@@ -13,7 +13,7 @@
 #include "harness/callgrind.h"
 #include "harness/commands.h"
 #include "harness/compare.h"
-#include "harness/stats.h"
+#include "harness/engine/stats.h"
 
 namespace rcb::test {
 namespace {

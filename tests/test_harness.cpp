@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "harness/frequency.h"
+#include "harness/engine/frequency.h"
 #include "harness/results_file.h"
-#include "harness/topology.h"
+#include "harness/engine/topology.h"
 
 namespace rcb {
 namespace {

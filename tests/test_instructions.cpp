@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "harness/helper_threads.h"
+#include "harness/engine/helper_threads.h"
 #include "tests/test_support.h"
 
 namespace rcb::test {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "harness/matrix.h"
-#include "harness/team.h"
+#include "harness/engine/team.h"
 
 namespace rcb::test {
 

@@ -1,4 +1,4 @@
-#include "harness/frequency.h"
+#include "harness/engine/frequency.h"
 
 #include <unistd.h>
 
@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "harness/topology.h"
+#include "harness/engine/topology.h"
 
 namespace rcb {
 

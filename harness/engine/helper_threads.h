@@ -11,7 +11,7 @@
 
 #include <cstddef>
 
-#include "harness/team.h"
+#include "harness/engine/team.h"
 
 namespace rcb {
 

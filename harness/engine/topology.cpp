@@ -1,4 +1,4 @@
-#include "harness/topology.h"
+#include "harness/engine/topology.h"
 
 #include <algorithm>
 #include <cerrno>

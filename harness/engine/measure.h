@@ -21,9 +21,9 @@
 #include <optional>
 #include <string>
 
-#include "harness/frequency.h"
+#include "harness/engine/frequency.h"
 #include "harness/session.h"
-#include "harness/team.h"
+#include "harness/engine/team.h"
 
 namespace rcb {
 
