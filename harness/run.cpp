@@ -1,6 +1,21 @@
-// `rcbench run`: expands the strategy x workload x threads matrix, runs it
-// through Google Benchmark, and writes Google Benchmark's JSON schema with
-// rcbench's context added, after every benchmark, atomically.
+// `rcbench run`: expands the strategy x workload x threads matrix and
+// measures it in interleaved rounds until every benchmark's median is known
+// to the asked precision or the time budget ends, then writes Google
+// Benchmark's JSON schema with rcbench's context added (after every round,
+// atomically, so a signal or a crash keeps what finished).
+//
+// The order of events, and why:
+//   1. probe: the hardware floor, pinned as the run pins (engine/probe.h);
+//   2. a counted pass per cell: S itself, untimed, for the strategy counters
+//      and to size a repetition to --min-time (engine/measure.h);
+//   3. rounds: every unfinished cell runs one repetition of Uncounted<S>, in
+//      a fresh random order each round, so slow drift of the machine hits
+//      every strategy alike instead of biasing whichever ran last. A
+//      disturbed repetition is kept in the file, marked, left out of the
+//      statistics and made up for in a later round (within a bound). After
+//      each round a cell with at least --repetitions clean samples stops
+//      once its median's 95% interval (engine/stats.h) is within
+//      +-precision.
 
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -10,79 +25,469 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <random>
+#include <regex>
 #include <set>
-#include <sstream>
 
 #include "harness/build_info.h"
 #include "harness/commands.h"
+#include "harness/engine/frequency.h"
+#include "harness/engine/probe.h"
+#include "harness/engine/stats.h"
 #include "harness/environment.h"
 #include "harness/gb_json.h"
+#include "harness/kernels.h"
 #include "harness/matrix.h"
-#include "harness/engine/measure.h"
 #include "harness/results_file.h"
 #include "harness/selection.h"
-#include "harness/engine/stats.h"
 
 namespace rcb {
 
 namespace {
 
-// Per-benchmark statistics over repetitions: median, spread, flags.
-struct Summary {
-  std::size_t repetitions = 0;
-  double median_ms = 0, cv = 0, median_ns_per_item = 0, median_cycles_per_item = 0, median_items_per_second = 0;
-  double worst_drift = 0;
-  bool unstable = false, drifted = false;
+using Clock = std::chrono::steady_clock;
+
+// One repetition as it went into the file.
+struct Sample {
+  Repetition rep;
+  Calibration before, after;
+  bool counted = true;  // in the statistics (clean, or accepted past the rerun bound)
 };
 
-double counter(const benchmark::BenchmarkReporter::Run& r, const char* name) {
-  auto it = r.counters.find(name);
-  return it == r.counters.end() ? 0.0 : it->second.value;
+// Why a cell stopped short of its precision.
+enum class Shortfall : std::uint8_t { none, budget, disturbed, bimodal };
+const char* to_string(Shortfall s) {
+  switch (s) {
+    case Shortfall::budget: return "budget";
+    case Shortfall::disturbed: return "disturbed";
+    case Shortfall::bimodal: return "bimodal";
+    case Shortfall::none: break;
+  }
+  return nullptr;
 }
 
-Summary summarise(const std::vector<benchmark::BenchmarkReporter::Run>& runs, const RunOptions& opt) {
-  Summary s;
-  std::vector<double> ms, ns, cyc, ips;
-  for (const auto& r : runs) {
-    if (r.run_type != benchmark::BenchmarkReporter::Run::RT_Iteration || r.error_occurred) continue;
-    ms.push_back(r.GetAdjustedRealTime());
-    ns.push_back(counter(r, "ns_per_item"));
-    cyc.push_back(counter(r, "cycles_per_item"));
-    ips.push_back(counter(r, "items_per_second"));
-    const double before = counter(r, "ghz_before"), after = counter(r, "ghz_after");
-    if (before > 0) s.worst_drift = std::max(s.worst_drift, std::abs(after / before - 1.0));
+struct CellRun {
+  Cell cell;
+  const CellKernels* kernels = nullptr;
+  CountedPass counted;
+  std::uint64_t iterations = 1;  // timed iterations per repetition
+  std::vector<Sample> samples;
+  std::size_t clean = 0, disturbed = 0;
+  bool done = false;
+  std::string error;
+
+  [[nodiscard]] std::vector<double> ns_per_item() const {
+    std::vector<double> v;
+    for (const auto& s : samples)
+      if (s.counted) v.push_back(s.rep.ns_per_item());
+    return v;
   }
-  s.repetitions = ms.size();
-  if (ms.empty()) return s;
-  s.median_ms = median(ms);
-  s.median_ns_per_item = median(ns);
-  s.median_cycles_per_item = median(cyc);
-  s.median_items_per_second = median(ips);
-  double mean = 0;
-  for (double x : ms) mean += x;
-  mean /= static_cast<double>(ms.size());
-  double var = 0;
-  for (double x : ms) var += (x - mean) * (x - mean);
-  if (ms.size() > 1) var /= static_cast<double>(ms.size() - 1);
-  s.cv = mean > 0 ? std::sqrt(var) / mean : 0;
-  s.unstable = ms.size() > 1 && s.cv > opt.cv_threshold;
-  s.drifted = s.worst_drift > opt.drift_threshold;
+};
+
+// A disturbed repetition is made up for at most this many times per cell
+// (or --repetitions, if larger); after that disturbed samples count, and the
+// cell says so.
+constexpr std::size_t kMinRerunBound = 4;
+
+struct Stats {
+  std::size_t n = 0;
+  double median_ns = 0, mean_ns = 0, stddev_ns = 0, cv = 0;
+  std::optional<MedianInterval> ci;
+  [[nodiscard]] double half_width() const {
+    if (!ci || median_ns <= 0) return INFINITY;
+    return std::max(median_ns - ci->low, ci->high - median_ns) / median_ns;
+  }
+};
+
+Stats stats_of(const std::vector<double>& v) {
+  Stats s;
+  s.n = v.size();
+  if (v.empty()) return s;
+  s.median_ns = median(v);
+  for (double x : v) s.mean_ns += x;
+  s.mean_ns /= static_cast<double>(v.size());
+  for (double x : v) s.stddev_ns += (x - s.mean_ns) * (x - s.mean_ns);
+  s.stddev_ns = v.size() > 1 ? std::sqrt(s.stddev_ns / static_cast<double>(v.size() - 1)) : 0;
+  s.cv = s.mean_ns > 0 ? s.stddev_ns / s.mean_ns : 0;
+  s.ci = median_ci95(v);
   return s;
 }
 
-nlohmann::json to_json(const Summary& s, const RunOptions& opt) {
-  nlohmann::json j{{"repetitions", s.repetitions},
-                   {"median_ns_per_item", s.median_ns_per_item},
-                   {"median_cycles_per_item", s.median_cycles_per_item},
-                   {"median_items_per_second", s.median_items_per_second},
-                   {"cv", s.cv},
-                   {"unstable", s.unstable},
-                   {"worst_frequency_drift", s.worst_drift},
-                   {"frequency_drift", s.drifted}};
-  if (s.unstable)
-    j["advice"] = "coefficient of variation above " + std::to_string(opt.cv_threshold) +
-                  ": rerun with more --repetitions (e.g. " + std::to_string(std::max(15, 3 * opt.repetitions)) +
-                  ") or a longer --min-time, on a quieter machine";
+class Runner {
+ public:
+  Runner(const RunOptions& opt, const Topology& topo, const Placement& placement, std::vector<CellRun> cells,
+         nlohmann::json context, std::ostream& msg)
+      : opt_(opt), topo_(topo), placement_(placement), cells_(std::move(cells)), context_(std::move(context)),
+        msg_(msg), start_(Clock::now()), tty_(isatty(STDERR_FILENO) != 0) {}
+
+  int run() {
+    const auto deadline = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.max_time));
+    // 2. counted passes, which also size the repetitions.
+    for (auto& c : cells_) {
+      if (Session::interrupted()) break;
+      status("counted pass " + c.cell.name);
+      c.counted = c.kernels->counted(c.cell.threads, opt_.size, opt_.min_time, binder(c.cell));
+      if (!c.counted.error.empty()) {
+        fail(c, c.counted.error);
+        continue;
+      }
+      const double per = std::max(c.counted.seconds_per_iteration, 1e-7);
+      c.iterations = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(opt_.min_time / per)));
+    }
+    // 3. rounds.
+    std::mt19937_64 rng(seed_);
+    for (std::size_t round = 1; !Session::interrupted(); ++round) {
+      std::vector<CellRun*> todo;
+      for (auto& c : cells_)
+        if (!c.done) todo.push_back(&c);
+      if (todo.empty()) break;
+      if (Clock::now() >= deadline) {
+        budget_ran_out_ = true;
+        break;
+      }
+      std::shuffle(todo.begin(), todo.end(), rng);
+      for (CellRun* c : todo) {
+        if (Session::interrupted()) break;
+        if (Clock::now() >= deadline) break;
+        status("round " + std::to_string(round) + ": " + c->cell.name);
+        one_repetition(*c);
+      }
+      rounds_ = round;
+      for (CellRun* c : todo) judge(*c);
+      write();
+    }
+    clear_status();
+    write();
+    return Session::interrupted() ? 128 + Session::signal_number() : 0;
+  }
+
+  [[nodiscard]] nlohmann::json document() const;
+  void write() const { write_json_atomically(opt_.out, document()); }
+  [[nodiscard]] const std::vector<CellRun>& cells() const { return cells_; }
+  [[nodiscard]] const std::vector<std::string>& failures() const { return failures_; }
+  [[nodiscard]] const std::vector<std::string>& warnings() const { return warnings_; }
+  [[nodiscard]] std::size_t rounds() const { return rounds_; }
+
+ private:
+  std::function<int(std::uint32_t)> binder(const Cell& cell) {
+    return [this, cpus = cell.cpus](std::uint32_t tid) -> int {
+      const int cpu = cpus[tid];
+      std::string why;
+      if (topo_.bind_current_thread(cpu, &why)) return cpu;
+      warn("could not bind a thread to CPU " + std::to_string(cpu) + ": " + why + " (threads run unpinned)");
+      return -1;
+    };
+  }
+
+  Calibration calibrate(int cpu, bool reuse) {
+    const auto now = Clock::now();
+    if (reuse && cal_cpu_ == cpu && now - cal_at_ < std::chrono::milliseconds(50)) return cal_;
+    cal_ = calibrate_on(topo_, cpu, 3);
+    cal_cpu_ = cpu;
+    cal_at_ = Clock::now();
+    return cal_;
+  }
+
+  void one_repetition(CellRun& c) {
+    const int first_cpu = c.cell.cpus.empty() ? -1 : c.cell.cpus.front();
+    Sample s;
+    s.before = calibrate(first_cpu, true);
+    RepetitionPlan plan;
+    plan.threads = c.cell.threads;
+    plan.size = opt_.size;
+    plan.iterations = c.iterations;
+    plan.bind = binder(c.cell);
+    plan.cpus = c.cell.cpus;
+    plan.own_helper_threads = c.counted.helper_threads;
+    plan.stop = &Session::interrupt_flag();
+    s.rep = opt_.time_counted ? c.kernels->repetition_counted(plan) : c.kernels->repetition(plan);
+    if (s.rep.interrupted) return;  // a partial repetition is not a sample
+    if (!s.rep.error.empty()) {
+      fail(c, s.rep.error);
+      return;
+    }
+    s.after = calibrate(first_cpu, false);
+    for (std::size_t t = 0; t < s.rep.bound_cpu.size(); ++t)
+      if (s.rep.bound_cpu[t] >= 0 && s.rep.last_cpu[t] != s.rep.bound_cpu[t])
+        warn("thread " + std::to_string(t) + " of " + c.cell.name + " was bound to CPU " +
+             std::to_string(s.rep.bound_cpu[t]) + " but found on CPU " + std::to_string(s.rep.last_cpu[t]));
+    const std::size_t bound = std::max<std::size_t>(kMinRerunBound, static_cast<std::size_t>(opt_.repetitions));
+    if (s.rep.disturbance.disturbed) {
+      ++c.disturbed;
+      s.counted = c.disturbed > bound;  // past the bound: accept, and say so
+    }
+    if (s.counted) ++c.clean;
+    ++repetitions_done_;
+    c.samples.push_back(std::move(s));
+  }
+
+  void judge(CellRun& c) {
+    if (c.done) return;
+    const Stats st = stats_of(c.ns_per_item());
+    if (st.n >= static_cast<std::size_t>(opt_.repetitions) && st.half_width() <= opt_.precision) c.done = true;
+    if (c.samples.size() >= static_cast<std::size_t>(opt_.max_repetitions)) c.done = true;
+  }
+
+  [[nodiscard]] Shortfall shortfall(const CellRun& c, const Stats& st) const {
+    if (!c.error.empty()) return Shortfall::none;
+    if (st.n >= static_cast<std::size_t>(opt_.repetitions) && st.half_width() <= opt_.precision) return Shortfall::none;
+    if (bimodal(c.ns_per_item(), 2 * opt_.precision)) return Shortfall::bimodal;
+    const std::size_t bound = std::max<std::size_t>(kMinRerunBound, static_cast<std::size_t>(opt_.repetitions));
+    if (c.disturbed > bound) return Shortfall::disturbed;
+    return Shortfall::budget;
+  }
+
+  void fail(CellRun& c, const std::string& what) {
+    c.error = what;
+    c.done = true;
+    failures_.push_back(c.cell.name + ": " + what);
+  }
+  void warn(const std::string& w) {
+    if (std::find(warnings_.begin(), warnings_.end(), w) == warnings_.end()) warnings_.push_back(w);
+  }
+
+  void status(const std::string& what) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    std::size_t done = 0;
+    for (const auto& c : cells_) done += c.done;
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "[%zu/%zu done, %zu reps, %.0fs of %.0fs] %s", done, cells_.size(),
+                  repetitions_done_, elapsed, opt_.max_time, what.c_str());
+    if (tty_) {
+      std::fprintf(stderr, "\r\033[K%s", buf);
+      std::fflush(stderr);
+    } else if (what.rfind("round", 0) == 0 && what.find(": ") != std::string::npos && last_round_line_ != what.substr(0, what.find(':'))) {
+      last_round_line_ = what.substr(0, what.find(':'));
+      std::fprintf(stderr, "%s\n", buf);
+    }
+  }
+  void clear_status() const {
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+  }
+
+  nlohmann::json summary_json(const CellRun& c) const;
+
+  const RunOptions& opt_;
+  const Topology& topo_;
+  const Placement& placement_;
+  std::vector<CellRun> cells_;
+  nlohmann::json context_;
+  std::ostream& msg_;
+  Clock::time_point start_;
+  bool tty_;
+  std::uint64_t seed_ = std::random_device{}();
+  std::size_t rounds_ = 0, repetitions_done_ = 0;
+  bool budget_ran_out_ = false;
+  std::vector<std::string> failures_, warnings_;
+  std::string last_round_line_;
+  int cal_cpu_ = -2;
+  Clock::time_point cal_at_;
+  Calibration cal_;
+};
+
+nlohmann::json Runner::summary_json(const CellRun& c) const {
+  const Stats st = stats_of(c.ns_per_item());
+  const Shortfall why = shortfall(c, st);
+  nlohmann::json j{{"repetitions", st.n},
+                   {"repetitions_run", c.samples.size()},
+                   {"disturbed_repetitions", c.disturbed},
+                   {"minimum_repetitions", opt_.repetitions},
+                   {"incomplete", st.n < static_cast<std::size_t>(opt_.repetitions)},
+                   {"precision", opt_.precision},
+                   {"precision_reached", why == Shortfall::none && c.error.empty() && st.ci.has_value()},
+                   {"not_reached_why", to_string(why) ? nlohmann::json(to_string(why)) : nlohmann::json(nullptr)},
+                   {"iterations_per_repetition", c.iterations}};
+  if (st.n > 0) {
+    j["median_ns_per_item"] = st.median_ns;
+    j["cv"] = st.n > 1 ? nlohmann::json(st.cv) : nlohmann::json(nullptr);
+    j["unstable"] = st.n > 1 && st.cv > opt_.cv_threshold;
+  }
+  if (st.ci) {
+    j["ns_per_item_ci95_low"] = st.ci->low;
+    j["ns_per_item_ci95_high"] = st.ci->high;
+    j["ci_coverage"] = st.ci->coverage;
+    j["ci_half_width"] = st.half_width();
+  } else {
+    j["ns_per_item_ci95_low"] = nullptr;
+    j["ns_per_item_ci95_high"] = nullptr;
+    j["ci_half_width"] = nullptr;
+  }
+  // Drift only where both calibrations of a repetition were clean.
+  double worst = 0;
+  std::size_t judged = 0;
+  for (const auto& s : c.samples) {
+    if (s.before.disturbed || s.after.disturbed || s.before.ghz <= 0) continue;
+    ++judged;
+    worst = std::max(worst, std::abs(s.after.ghz / s.before.ghz - 1));
+  }
+  j["worst_frequency_drift"] = judged ? nlohmann::json(worst) : nlohmann::json(nullptr);
+  j["frequency_drift"] = judged > 0 && worst > opt_.drift_threshold;
+  if (why != Shortfall::none && c.error.empty()) {
+    std::string advice;
+    if (why == Shortfall::budget) advice = "the time budget ended first: raise --max-time, or run fewer cells";
+    if (why == Shortfall::disturbed)
+      advice = "repetitions kept being disturbed (see rcbench.repetition.reasons): run on a quieter machine";
+    if (why == Shortfall::bimodal)
+      advice = "the samples form two clusters: the cell has two steady states (placement, allocator, "
+               "scheduling); more repetitions will not narrow it";
+    j["advice"] = advice;
+  }
+  return j;
+}
+
+nlohmann::json Runner::document() const {
+  using Run = benchmark::BenchmarkReporter::Run;
+  GbJson json;
+  benchmark::BenchmarkReporter::Context gb_context;
+  std::size_t width = 10;
+  for (const auto& c : cells_) width = std::max(width, c.cell.name.size());
+  gb_context.name_field_width = width;
+  json.context(gb_context);
+
+  std::vector<nlohmann::json> notes;  // one per Run reported, in order
+  for (std::size_t ci = 0; ci < cells_.size(); ++ci) {
+    const CellRun& c = cells_[ci];
+    if (c.samples.empty() && c.error.empty()) continue;
+    const nlohmann::json identity{{"strategy", c.cell.strategy},
+                                  {"workload", c.cell.workload},
+                                  {"threads", c.cell.threads},
+                                  {"size", std::string(to_string(opt_.size))},
+                                  {"placement", placement_.describe()},
+                                  {"bound_cpus", c.cell.cpus},
+                                  {"oversubscribed", c.cell.oversubscribed}};
+    nlohmann::json summary = summary_json(c);
+    const auto base_run = [&] {
+      Run r;
+      r.run_name.function_name = c.cell.name;
+      r.family_index = static_cast<std::int64_t>(ci);
+      r.per_family_instance_index = 0;
+      r.threads = c.cell.threads;
+      r.time_unit = benchmark::kNanosecond;
+      r.repetitions = static_cast<std::int64_t>(c.samples.size());
+      return r;
+    };
+    // Strategy counters from the counted pass: sums per item processed by
+    // all threads, peaks raw.
+    std::vector<std::pair<std::string, double>> counters;
+    const double counted_items = static_cast<double>(c.counted.iterations) *
+                                 static_cast<double>(c.counted.items_per_thread) * c.cell.threads;
+    for (const Counter k : c.kernels->reported) {
+      const CounterInfo& info_k = info(k);
+      const double v = static_cast<double>(c.counted.counters[k]);
+      counters.emplace_back(std::string(info_k.name),
+                            info_k.aggregate == Aggregate::sum ? (counted_items > 0 ? v / counted_items : 0) : v);
+    }
+    std::vector<Run> runs;
+    for (std::size_t i = 0; i < c.samples.size(); ++i) {
+      const Sample& s = c.samples[i];
+      Run r = base_run();
+      r.run_type = Run::RT_Iteration;
+      r.repetition_index = static_cast<std::int64_t>(i);
+      r.iterations = static_cast<benchmark::IterationCount>(s.rep.iterations);
+      r.real_accumulated_time = s.rep.seconds;
+      r.cpu_accumulated_time = s.rep.cpu_seconds;
+      const double items = static_cast<double>(s.rep.iterations) * static_cast<double>(s.rep.items_per_thread);
+      r.counters["ns_per_item"] = s.rep.ns_per_item();
+      r.counters["items_per_second"] = items * c.cell.threads / s.rep.seconds;
+      const bool cal_ok = !s.before.disturbed && !s.after.disturbed && s.before.ghz > 0;
+      if (cal_ok) r.counters["cycles_per_item"] = s.rep.ns_per_item() * 0.5 * (s.before.ghz + s.after.ghz);
+      r.counters["ghz_before"] = s.before.ghz;
+      r.counters["ghz_after"] = s.after.ghz;
+      r.counters["items_per_thread"] = static_cast<double>(s.rep.items_per_thread);
+      r.counters["checksum_ok"] = 1.0;
+      for (const auto& [name, v] : counters) r.counters[name] = v;
+      for (const auto& [name, v] : s.rep.workload_figures) r.counters[name] = v;
+      runs.push_back(std::move(r));
+      const Disturbance& d = s.rep.disturbance;
+      nlohmann::json cpu_share = nlohmann::json::array();
+      for (const auto& u : s.rep.usage) cpu_share.push_back(u.cpu_over_wall());
+      nlohmann::json note = identity;
+      note["summary"] = summary;
+      note["repetition"] = {{"disturbed", d.disturbed},
+                            {"reasons", d.reasons},
+                            {"in_statistics", s.counted},
+                            {"involuntary_switches", d.involuntary_switches},
+                            {"voluntary_switches", d.voluntary_switches},
+                            {"cpu_over_wall", cpu_share},
+                            {"steal_s", d.steal_s},
+                            {"calibration_disturbed", s.before.disturbed || s.after.disturbed},
+                            {"checksum", hex(s.rep.checksum)},
+                            {"bound_cpus", s.rep.bound_cpu},
+                            {"ran_on_cpus", s.rep.last_cpu}};
+      notes.push_back(std::move(note));
+    }
+    if (!c.error.empty()) {
+      Run r = base_run();
+      r.run_type = Run::RT_Iteration;
+      r.error_occurred = true;
+      r.error_message = c.error;
+      r.repetition_index = static_cast<std::int64_t>(c.samples.size());
+      runs.push_back(std::move(r));
+      nlohmann::json note = identity;
+      note["summary"] = summary;
+      notes.push_back(std::move(note));
+    }
+    json.runs(runs);
+    // Aggregates over the samples in the statistics, as Google Benchmark
+    // names them; real_time is ns per iteration, as in the iteration entries.
+    const Stats st = stats_of(c.ns_per_item());
+    if (st.n > 0 && c.error.empty()) {
+      const double ns_to_s_per_iter = static_cast<double>(c.counted.items_per_thread) * 1e-9;
+      std::vector<Run> aggs;
+      const auto agg = [&](const char* name, double ns_per_item, benchmark::StatisticUnit unit) {
+        Run r = base_run();
+        r.run_type = Run::RT_Aggregate;
+        r.aggregate_name = name;
+        r.aggregate_unit = unit;
+        r.iterations = 1;
+        r.real_accumulated_time = unit == benchmark::kPercentage ? ns_per_item : ns_per_item * ns_to_s_per_iter;
+        r.cpu_accumulated_time = r.real_accumulated_time;
+        r.counters["ns_per_item"] = ns_per_item;
+        return r;
+      };
+      aggs.push_back(agg("mean", st.mean_ns, benchmark::kTime));
+      Run med = agg("median", st.median_ns, benchmark::kTime);
+      if (st.ci) {
+        med.counters["ns_per_item_ci95_low"] = st.ci->low;
+        med.counters["ns_per_item_ci95_high"] = st.ci->high;
+      }
+      std::vector<double> ips;
+      for (const auto& s : c.samples)
+        if (s.counted)
+          ips.push_back(static_cast<double>(s.rep.iterations * s.rep.items_per_thread) * c.cell.threads / s.rep.seconds);
+      med.counters["items_per_second"] = median(ips);
+      aggs.push_back(std::move(med));
+      aggs.push_back(agg("stddev", st.stddev_ns, benchmark::kTime));
+      aggs.push_back(agg("cv", st.cv, benchmark::kPercentage));
+      json.runs(aggs);
+      for (std::size_t i = 0; i < aggs.size(); ++i) {
+        nlohmann::json note = identity;
+        note["summary"] = summary;
+        notes.push_back(std::move(note));
+      }
+    }
+  }
+  nlohmann::json j = json.document();
+  j["context"]["rcbench"] = context_;
+  j["context"]["rcbench"]["warnings"] = warnings_;
+  j["context"]["rcbench"]["failures"] = failures_;
+  j["context"]["rcbench"]["interrupted"] = Session::interrupted();
+  if (Session::interrupted()) j["context"]["rcbench"]["signal"] = Session::signal_number();
+  std::size_t disturbed = 0, reps = 0;
+  for (const auto& c : cells_) {
+    disturbed += c.disturbed;
+    reps += c.samples.size();
+  }
+  j["context"]["rcbench"]["measurement"] = {{"rounds", rounds_},
+                                            {"repetitions", reps},
+                                            {"disturbed_repetitions", disturbed},
+                                            {"budget_ran_out", budget_ran_out_},
+                                            {"round_order_seed", seed_}};
+  auto& benches = j["benchmarks"];
+  for (std::size_t i = 0; i < benches.size() && i < notes.size(); ++i) {
+    benches[i]["name"] = strip_manual_time(benches[i]["name"].get<std::string>());
+    benches[i]["rcbench"] = notes[i];
+  }
   return j;
 }
 
@@ -92,111 +497,35 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-// Reports every finished benchmark: one line on the terminal (with progress)
-// and a rewrite of the results file holding everything finished so far.
-class Reporter final : public benchmark::BenchmarkReporter {
- public:
-  Reporter(Session& session, std::vector<Cell> cells, nlohmann::json context)
-      : session_(session), context_(std::move(context)) {
-    for (auto& c : cells) cells_.emplace(c.name, std::move(c));
-  }
-
-  bool ReportContext(const Context& ctx) override { return json_.context(ctx); }
-
-  // Google Benchmark reports a benchmark's repetitions in one call and its
-  // aggregates (mean, median, stddev, cv) in a second.
-  void ReportRuns(const std::vector<Run>& runs) override {
-    if (runs.empty()) return;
-    const std::string name = strip_manual_time(runs.front().run_name.str());
-    std::vector<Run> kept;
-    for (const auto& r : runs)
-      if (!(r.error_occurred && r.error_message == "interrupted")) kept.push_back(r);
-    if (kept.empty()) return;  // interrupted before it finished: not a result
-    json_.runs(kept);
-    if (kept.front().run_type == Run::RT_Iteration) {
-      ++done_;
-      const Summary s = summarise(kept, session_.options());
-      summaries_[name] = to_json(s, session_.options());
-      print_line(name, kept, s);
-    }
-    write();
-  }
-
-  void Finalize() override { write(); }
-
-  void write() {
-    nlohmann::json j = snapshot();
-    write_json_atomically(session_.options().out, j);
-  }
-
-  [[nodiscard]] std::size_t written() const { return summaries_.size(); }
-
- private:
-  // Google Benchmark's JSON so far, closed, with names restored to the
-  // <workload>/<strategy>/threads:<n> contract and rcbench's facts added.
-  nlohmann::json snapshot() {
-    nlohmann::json j = json_.document();
-    j["context"]["rcbench"] = context_;
-    j["context"]["rcbench"]["warnings"] = session_.warnings();
-    j["context"]["rcbench"]["failures"] = session_.failures();
-    for (auto& b : j["benchmarks"]) {
-      const std::string run_name = strip_manual_time(b.value("run_name", b["name"].get<std::string>()));
-      b["name"] = strip_manual_time(b["name"].get<std::string>());
-      b["run_name"] = run_name;
-      auto it = cells_.find(run_name);
-      if (it == cells_.end()) continue;
-      const Cell& c = it->second;
-      // Google Benchmark ran one thread that drove our team; the team's size
-      // is what the number means.
-      b["threads"] = c.threads;
-      nlohmann::json r{{"strategy", c.strategy},
-                       {"workload", c.workload},
-                       {"threads", c.threads},
-                       {"size", std::string(to_string(session_.options().size))},
-                       {"placement", session_.placement().describe()},
-                       {"bound_cpus", c.cpus},
-                       {"oversubscribed", c.oversubscribed}};
-      if (auto s = summaries_.find(run_name); s != summaries_.end()) r["summary"] = s->second;
-      if (b.value("run_type", "") == "iteration" && b.contains("repetition_index")) {
-        const auto calls = session_.last_calls(run_name, static_cast<std::size_t>(session_.options().repetitions));
-        const auto idx = b["repetition_index"].get<std::size_t>();
-        if (idx < calls.size()) r["repetition"] = calls[idx];
-      }
-      b["rcbench"] = r;
-    }
-    return j;
-  }
-
-  void print_line(const std::string& name, const std::vector<Run>& runs, const Summary& s) {
-    std::string line = "[" + std::to_string(done_) + "/" + std::to_string(cells_.size()) + "] ";
-    std::string padded = name;
-    padded.resize(std::max<std::size_t>(padded.size(), 40), ' ');
-    line += padded;
-    const bool failed = std::any_of(runs.begin(), runs.end(), [](const Run& r) { return r.error_occurred; });
-    if (failed) {
-      for (const auto& r : runs)
-        if (r.error_occurred) {
-          line += "FAILED: " + r.error_message;
-          break;
-        }
+void print_console(std::ostream& out, const std::vector<CellRun>& cells, const nlohmann::json& doc) {
+  std::map<std::string, const nlohmann::json*> summaries;
+  for (const auto& b : doc["benchmarks"])
+    if (b.contains("rcbench")) summaries[b.value("run_name", b["name"].get<std::string>())] = &b["rcbench"]["summary"];
+  for (const auto& c : cells) {
+    std::string line = c.cell.name;
+    line.resize(std::max<std::size_t>(line.size(), 40), ' ');
+    auto it = summaries.find(c.cell.name);
+    if (!c.error.empty()) {
+      line += "FAILED: " + c.error;
+    } else if (it == summaries.end() || !it->second->contains("median_ns_per_item")) {
+      line += "no repetitions";
     } else {
-      line += fmt("%9.2f ns/item", s.median_ns_per_item) + fmt("  %8.1f cyc/item", s.median_cycles_per_item) +
-              fmt("  %9.3g items/s", s.median_items_per_second) + fmt("  cv %5.1f%%", 100 * s.cv);
-      if (s.unstable) line += "  UNSTABLE";
-      if (s.drifted) line += fmt("  DRIFT %.1f%%", 100 * s.worst_drift);
+      const auto& s = *it->second;
+      line += fmt("%9.2f ns/item", s["median_ns_per_item"].get<double>());
+      if (!s["ci_half_width"].is_null())
+        line += fmt(" +-%4.1f%%", 100 * s["ci_half_width"].get<double>());
+      else
+        line += "  +-  n/a";
+      line += "  " + std::to_string(s["repetitions"].get<std::size_t>()) + " reps";
+      if (const auto d = s["disturbed_repetitions"].get<std::size_t>(); d > 0)
+        line += ", " + std::to_string(d) + " disturbed";
+      if (s.value("incomplete", false)) line += "  INCOMPLETE";
+      if (!s["not_reached_why"].is_null()) line += "  not reached: " + s["not_reached_why"].get<std::string>();
+      if (s.value("frequency_drift", false)) line += fmt("  DRIFT %.1f%%", 100 * s["worst_frequency_drift"].get<double>());
     }
-    line += "   (" + session_.progress() + ")";
-    session_.clear_status();
-    std::cout << line << std::endl;
+    out << line << "\n";
   }
-
-  Session& session_;
-  std::map<std::string, Cell> cells_;
-  nlohmann::json context_;
-  std::map<std::string, nlohmann::json> summaries_;
-  GbJson json_;
-  std::size_t done_ = 0;
-};
+}
 
 }  // namespace
 
@@ -216,13 +545,26 @@ std::vector<std::string> workload_names() {
 
 int cmd_run(const RunOptions& opt_in) {
   RunOptions opt = opt_in;
+  std::ostream& msg = opt.out == "-" ? std::cerr : std::cout;
   Topology topo;
   const Placement placement = parse_placement(opt.placement);
   const auto strategies = resolve(opt.strategies, strategy_names(), "strategy");
   const auto workloads = resolve(opt.workloads, workload_names(), "workload");
   if (opt.repetitions < 1) throw UsageError("--repetitions must be at least 1");
-  if (opt.min_time < 0) throw UsageError("--min-time must not be negative");
+  if (!(opt.min_time >= 0) || !std::isfinite(opt.min_time)) throw UsageError("--min-time must be a positive number of seconds");
   if (opt.min_time == 0) opt.min_time = default_min_time(opt.size);
+  if (!(opt.max_time >= 0) || !std::isfinite(opt.max_time)) throw UsageError("--max-time must be a positive number of seconds");
+  if (opt.max_time == 0) opt.max_time = default_max_time(opt.size);
+  if (!(opt.precision > 0 && opt.precision < 1)) throw UsageError("--precision must be between 0 and 100 percent");
+  opt.max_repetitions = std::max(opt.max_repetitions, opt.repetitions);
+  std::optional<std::regex> filter;
+  if (!opt.filter.empty()) {
+    try {
+      filter.emplace(opt.filter, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw UsageError("bad --filter '" + opt.filter + "': " + e.what());
+    }
+  }
 
   const auto pus = static_cast<std::uint32_t>(topo.pu_count());
   if (opt.threads.empty()) {
@@ -248,133 +590,130 @@ int cmd_run(const RunOptions& opt_in) {
                      "); pass --oversubscribe to run more threads than CPUs");
 
   // The cells, in registry order; combinations that cannot run are noted.
-  std::vector<Cell> cells;
+  static const std::vector<CellKernels> kernels = all_kernels();
+  std::vector<CellRun> cells;
   std::vector<std::string> notes;
-  std::vector<std::pair<std::string, std::function<void(benchmark::State&, const Cell&)>>> bodies;
-  Session* session_ptr = nullptr;
-  for_each_type(AllCombos{}, [&]<class C>() {
-    using S = typename C::Strategy;
-    const WorkloadInfo& wi = C::workload_info();
-    if (!contains(strategies, S::info.name) || !contains(workloads, wi.name)) return;
+  for (const CellKernels& k : kernels) {
+    if (!contains(strategies, k.strategy) || !contains(workloads, k.workload)) continue;
     for (const auto t : opt.threads) {
-      if (!S::info.multi_threaded && t > 1) {
-        notes.push_back("skipped " + cell_name(wi.name, S::info.name, t) + ": " + std::string(S::info.name) +
-                        " is single-threaded (it runs at 1 thread only)");
+      const std::string name = cell_name(k.workload, k.strategy, t);
+      if (filter && !std::regex_search(name, *filter)) continue;
+      if (!k.multi_threaded && t > 1) {
+        notes.push_back("skipped " + name + ": " + k.strategy + " is single-threaded (it runs at 1 thread only)");
         continue;
       }
-      if (const ThreadSupport ts = workload_supports<C::template Workload, S>(t); !ts.ok) {
-        notes.push_back("skipped " + cell_name(wi.name, S::info.name, t) + ": " + std::string(ts.why));
+      if (const ThreadSupport ts = k.supports(t); !ts.ok) {
+        notes.push_back("skipped " + name + ": " + std::string(ts.why));
         continue;
       }
-      Cell c{cell_name(wi.name, S::info.name, t), std::string(S::info.name), std::string(wi.name), t,
-             topo.assign(placement, t), t > places};
-      bodies.emplace_back(c.name, [&session_ptr](benchmark::State& st, const Cell& cell) {
-        measure<S, C::template Workload>(st, cell, *session_ptr);
-      });
+      CellRun c;
+      c.cell = Cell{name, k.strategy, k.workload, t, topo.assign(placement, t), t > places};
+      c.kernels = &k;
       cells.push_back(std::move(c));
     }
-  });
-  if (cells.empty()) throw UsageError("nothing to run: " + (notes.empty() ? std::string("empty selection") : join(notes, "; ")));
+  }
+  if (opt.list_only) {
+    for (const auto& c : cells) std::cout << c.cell.name << "\n";
+    return kExitOk;
+  }
+  if (cells.empty())
+    throw UsageError("nothing to run: " + (notes.empty() ? std::string("empty selection") : join(notes, "; ")));
 
   if (const std::string err = check_writable(opt.out); !err.empty()) throw UsageError(err);
 
   // Frequency: take control where we may, and always give it back.
   std::set<int> used_cpus;
-  for (const auto& c : cells) used_cpus.insert(c.cpus.begin(), c.cpus.end());
+  for (const auto& c : cells) used_cpus.insert(c.cell.cpus.begin(), c.cell.cpus.end());
   FrequencyControl freq;
   freq.inspect({used_cpus.begin(), used_cpus.end()});
   if (opt.freq_control) freq.apply();
 
-  Session session(topo, opt, placement);
-  session_ptr = &session;
-  for (const auto& n : notes) session.warn_once(n);
+  Session::catch_interrupts();
 
   nlohmann::json context = environment_json(topo, freq);
-  context["schema"] = "rcbench/1";
+  context["schema"] = "rcbench/2";
+  context["metric"] = "time";
   context["build"] = build_info();
   context["options"] = {{"strategies", strategies},
                         {"workloads", workloads},
                         {"threads", opt.threads},
                         {"size", std::string(to_string(opt.size))},
                         {"repetitions", opt.repetitions},
+                        {"max_repetitions", opt.max_repetitions},
+                        {"precision", opt.precision},
+                        {"max_time_s", opt.max_time},
                         {"min_time_s", opt.min_time},
+                        {"filter", opt.filter},
+                        {"time_counted", opt.time_counted},
                         {"placement", placement.describe()},
                         {"oversubscribe", opt.oversubscribe},
-                        {"interleaved_repetitions", opt.interleave},
                         {"drift_threshold", opt.drift_threshold},
                         {"cv_threshold", opt.cv_threshold}};
   context["formulas"] = {
+      {"real_time", "ns per iteration: sum(iteration seconds) / iterations"},
+      {"cpu_time", "the worker threads' CPU time per iteration, summed over threads"},
       {"items_per_second", "iterations * threads * items_per_thread / sum(iteration seconds)"},
       {"ns_per_item", "sum(iteration seconds) / (iterations * items_per_thread): per-thread time per item"},
-      {"cycles_per_item", "ns_per_item * mean(ghz_before, ghz_after)"},
+      {"cycles_per_item", "ns_per_item * mean(ghz_before, ghz_after); absent when a calibration was disturbed"},
       {"iteration_seconds", "first thread leaving the start barrier to last thread finishing"},
       {"speedup", "weak scaling: T1 * N / TN (CPython Tools/ftscalingbench)"},
-      {"strategy_counters", "sums: total over all threads / (iterations * threads * items_per_thread); peaks: raw"}};
-  // Which numbers on a benchmark are strategy counters, and how they were
-  // aggregated, so readers need not guess; any other number that is not a
-  // timing figure is one the workload measured itself (W::report()).
+      {"ns_per_item_ci95",
+       "distribution-free 95% interval of the median of ns_per_item: order statistics x(k), x(n+1-k) with k "
+       "the largest rank such that P(Binomial(n, 1/2) < k) <= 2.5%"},
+      {"disturbed", "a worker that never blocked had the CPU < 99% of its wall time, or a worker was switched out "
+                    "involuntarily (not judged when the strategy runs helper threads), or host steal > 1% of the "
+                    "CPUs' time; such repetitions stay in the file and out of the statistics, within a bound"},
+      {"strategy_counters",
+       "from a separate counted pass of the counting instantiation (timed repetitions count nothing); sums: "
+       "total over all threads / (iterations * threads * items_per_thread); peaks: raw"}};
   nlohmann::json counters = nlohmann::json::object();
   for (const CounterInfo& ci : kCounterInfo)
     counters[std::string(ci.name)] = {{"unit", ci.aggregate == Aggregate::sum ? "per_item" : "peak"},
                                       {"meaning", std::string(ci.meaning)}};
   context["strategy_counters"] = counters;
   context["notes"] = notes;
-
-  // Google Benchmark reads its own flags. Repetitions and min time go as
-  // flags, not per-benchmark settings, which would add "/repeats:N" to the
-  // names. Interleaving repetitions across benchmarks makes a slow drift hit
-  // every strategy alike.
-  std::vector<std::string> gb_args{
-      "rcbench", "--benchmark_enable_random_interleaving=" + std::string(opt.interleave ? "true" : "false"),
-      "--benchmark_repetitions=" + std::to_string(opt.repetitions),
-      "--benchmark_min_time=" + std::to_string(opt.min_time)};
-  std::vector<char*> gb_argv;
-  for (auto& a : gb_args) gb_argv.push_back(a.data());
-  gb_argv.push_back(nullptr);
-  int gb_argc = static_cast<int>(gb_args.size());
-  benchmark::Initialize(&gb_argc, gb_argv.data());
-
-  std::map<std::string, const Cell*> by_name;
-  for (const auto& c : cells) by_name[c.name] = &c;
-  for (auto& [name, body] : bodies) {
-    const Cell* cell = by_name.at(name);
-    benchmark::RegisterBenchmark(name.c_str(), [cell, &body](benchmark::State& st) { body(st, *cell); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+  if (const auto load = load_average_1min()) {
+    context["quiet"] = {{"load_average_1min", *load}, {"cpus", pus}, {"quiet", *load <= pus - 1.0}};
+    if (*load > pus - 1.0)
+      msg << "warning: load average " << *load << " with " << pus << " CPU(s): other work on this machine will add noise\n";
   }
 
-  std::cout << "rcbench run: " << cells.size() << " benchmark(s), size " << to_string(opt.size) << ", "
-            << opt.repetitions << " repetition(s) of >= " << opt.min_time << " s, placement "
-            << placement.describe() << " -> " << opt.out << "\n";
-  for (const auto& w : freq.warnings()) std::cout << "note: " << w << "\n";
-  for (const auto& n : notes) std::cout << "note: " << n << "\n";
-  if (auto load = load_average_1min(); load && *load > 0.5)
-    std::cout << "warning: load average " << *load << ": other work on this machine will add noise\n";
-  std::cout << std::flush;
+  msg << "rcbench run: " << cells.size() << " benchmark(s), size " << to_string(opt.size) << ", >= "
+      << opt.repetitions << " repetitions of >= " << opt.min_time << " s until +-" << 100 * opt.precision
+      << "% (95% CI) or " << opt.max_time << " s, placement " << placement.describe() << " -> " << opt.out << "\n";
+  for (const auto& w : freq.warnings()) msg << "note: " << w << "\n";
+  for (const auto& n : notes) msg << "note: " << n << "\n";
+  msg << std::flush;
 
-  Session::catch_interrupts();
+  // 1. the hardware floor, pinned as the run's threads are.
+  std::vector<int> probe_cpus = topo.assign(placement, std::min<std::uint32_t>(2, std::max<std::uint32_t>(max_threads, pus >= 2 ? 2u : 1u)));
+  if (probe_cpus.size() > 1 && probe_cpus[0] == probe_cpus[1]) probe_cpus.resize(1);
+  if (!Session::interrupted()) {
+    const ProbeResult probe = run_probe(topo, probe_cpus);
+    context["probe"] = probe.to_json();
+  }
 
-  session.start_progress(cells.size() * static_cast<std::size_t>(opt.repetitions));
-  Reporter reporter(session, cells, context);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::ClearRegisteredBenchmarks();
-  benchmark::Shutdown();
-  session.clear_status();
+  Runner runner(opt, topo, placement, std::move(cells), context, msg);
+  int status = runner.run();
   freq.restore();
-  reporter.write();  // the frequency state now says "restored"
-
+  // The frequency state now says "restored".
+  nlohmann::json doc = runner.document();
+  doc["context"]["rcbench"]["frequency_control"] = freq.to_json();
+  write_json_atomically(opt.out, doc);
   Session::release_interrupts();
 
-  for (const auto& w : session.warnings())
-    if (!contains(notes, w)) std::cout << "warning: " << w << "\n";
-  const auto failures = session.failures();
-  for (const auto& f : failures) std::cerr << "rcbench: FAILED " << f << "\n";
-  if (Session::interrupted()) {
-    std::cerr << "rcbench: interrupted; " << reporter.written() << " finished benchmark(s) kept in " << opt.out << "\n";
-    return kExitInterrupted;
+  print_console(msg, runner.cells(), doc);
+  for (const auto& w : runner.warnings()) msg << "warning: " << w << "\n";
+  for (const auto& f : runner.failures()) std::cerr << "rcbench: FAILED " << f << "\n";
+  std::size_t written = 0;
+  for (const auto& c : runner.cells()) written += !c.samples.empty();
+  if (status != 0) {
+    std::cerr << "rcbench: interrupted by signal " << Session::signal_number() << "; " << written
+              << " benchmark(s) with finished repetitions kept in " << opt.out << "\n";
+    return status;
   }
-  std::cout << "wrote " << opt.out << " (" << reporter.written() << " benchmarks)\n";
-  return failures.empty() ? kExitOk : kExitFailed;
+  msg << "wrote " << opt.out << " (" << written << " benchmarks, " << runner.rounds() << " rounds)\n";
+  return runner.failures().empty() ? kExitOk : kExitFailed;
 }
 
 }  // namespace rcb

@@ -1,7 +1,6 @@
 #pragma once
-// What one `rcbench run` knows while it runs: the options, the machine, the
-// cells of the matrix, and per-benchmark facts that Google Benchmark's own
-// run records have no room for (where threads ran, checksums, calibration).
+// What one `rcbench run` is asked for (its options, each default with its
+// reason), the cells it expands to, and how it is stopped by a signal.
 
 #include <signal.h>
 #include <unistd.h>
@@ -44,6 +43,7 @@ struct RunOptions {
   bool list_only = false;        // --list: print the names that would run, run nothing
   std::string format = "console";  // --format: console, json, csv or md, printed when the run ends
   double wait_quiet = 0.0;       // --wait-quiet: seconds to wait for the load average to fall
+  bool time_counted = false;     // --time-counted: time the counting instantiation (shows what counters cost)
   std::string placement = "compact";
   bool oversubscribe = false;
   bool interleave = true;
@@ -60,6 +60,11 @@ struct RunOptions {
 // minute while every repetition still runs tens of iterations; full size
 // uses 0.5 s so slower, larger iterations still repeat enough.
 [[nodiscard]] constexpr double default_min_time(Size s) { return s == Size::quick ? 0.05 : 0.5; }
+// The whole default quick matrix (about 120 cells on 2 CPUs) must finish
+// within two minutes: its minimum of 6 repetitions takes about a minute, so
+// 100 s leaves the rest for cells still short of their precision. Full size
+// repetitions are ten times longer, and so is its budget.
+[[nodiscard]] constexpr double default_max_time(Size s) { return s == Size::quick ? 100.0 : 1000.0; }
 // Instruction counts repeat exactly, so a few iterations say as much as
 // many; 3 at quick size keep a cell near a second under callgrind (most of
 // it valgrind's start-up and the workload's setup), the whole quick matrix
@@ -76,148 +81,42 @@ struct Cell {
   bool oversubscribed = false;
 };
 
+// Signals. SIGINT, SIGTERM and SIGHUP set interrupted(), so a run stops
+// between repetitions, writes every finished benchmark and exits 128 + the
+// signal; a second signal ends the process the ordinary way.
 class Session {
  public:
-  Session(const Topology& topo, RunOptions opt, Placement placement)
-      : topo_(topo), opt_(std::move(opt)), placement_(std::move(placement)) {}
-
-  [[nodiscard]] const Topology& topology() const { return topo_; }
-  [[nodiscard]] const RunOptions& options() const { return opt_; }
-  [[nodiscard]] const Placement& placement() const { return placement_; }
-
+  static std::atomic<int>& signal_slot() {
+    static std::atomic<int> sig{0};
+    return sig;
+  }
   static std::atomic<bool>& interrupt_flag() {
     static std::atomic<bool> flag{false};
     return flag;
   }
   [[nodiscard]] static bool interrupted() { return interrupt_flag().load(std::memory_order_relaxed); }
+  // The signal that interrupted the run, 0 if none.
+  [[nodiscard]] static int signal_number() { return signal_slot().load(std::memory_order_relaxed); }
 
-  // SIGINT and SIGTERM set interrupted(), so a run stops between
-  // benchmarks and keeps what finished; a second Ctrl-C ends the process
-  // the ordinary way.
   static void catch_interrupts() {
     (void)interrupt_flag();  // constructed here, never first inside the handler
+    (void)signal_slot();
     struct sigaction sa{};
     sa.sa_handler = [](int sig) {
+      int none = 0;
+      signal_slot().compare_exchange_strong(none, sig, std::memory_order_relaxed);
       interrupt_flag().store(true, std::memory_order_relaxed);
       ::signal(sig, SIG_DFL);
     };
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    for (int sig : kCaught) sigaction(sig, &sa, nullptr);
   }
   static void release_interrupts() {
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-  }
-
-  // Facts about one call of a benchmark function (a probe or a repetition).
-  void record_call(const std::string& name, nlohmann::json call) {
-    std::lock_guard lock(mu_);
-    calls_[name].push_back(std::move(call));
-  }
-  // The last `n` calls: Google Benchmark's final call of each repetition
-  // (probes that sized the iteration count come first).
-  [[nodiscard]] std::vector<nlohmann::json> last_calls(const std::string& name, std::size_t n) const {
-    std::lock_guard lock(mu_);
-    auto it = calls_.find(name);
-    if (it == calls_.end()) return {};
-    const auto& v = it->second;
-    return {v.end() - static_cast<std::ptrdiff_t>(std::min(n, v.size())), v.end()};
-  }
-
-  // Progress, counted in repetitions because interleaved repetitions make
-  // whole benchmarks finish only near the end. Google Benchmark's first
-  // repetition of a benchmark is preceded by probe calls that size the
-  // iteration count; a call counts once it ran at least min_time, and every
-  // call after that is a repetition.
-  void start_progress(std::size_t total_repetitions) {
-    total_reps_ = total_repetitions;
-    start_ = std::chrono::steady_clock::now();
-    tty_ = isatty(STDERR_FILENO) != 0;
-  }
-  void call_finished(const std::string& name, double seconds, double min_time) {
-    std::lock_guard lock(mu_);
-    bool& sized = sized_[name];
-    if (!sized && seconds < min_time) return;  // a probe
-    sized = true;
-    ++reps_done_;
-    if (tty_) {
-      std::fprintf(stderr, "\r\033[K%s", progress_locked().c_str());
-      std::fflush(stderr);
-    }
-  }
-  [[nodiscard]] std::string progress() const {
-    std::lock_guard lock(mu_);
-    return progress_locked();
-  }
-  // Clears the status line before ordinary output is printed.
-  void clear_status() const {
-    if (tty_) std::fprintf(stderr, "\r\033[K");
-  }
-
-  // The effective clock of `cpu` now. Benchmark calls run back to back, so
-  // one call's "after" calibration serves as the next call's "before" when
-  // it was taken on the same CPU moments ago; that halves the cost of
-  // calibrating every call.
-  template <class Measure>
-  double calibrated_ghz(int cpu, bool reuse_recent, Measure&& measure) {
-    const auto now = std::chrono::steady_clock::now();
-    if (reuse_recent && last_cal_cpu_ == cpu && now - last_cal_at_ < std::chrono::milliseconds(50))
-      return last_cal_ghz_;
-    const double ghz = measure();
-    last_cal_cpu_ = cpu;
-    last_cal_at_ = std::chrono::steady_clock::now();
-    last_cal_ghz_ = ghz;
-    return ghz;
-  }
-
-  void fail(const std::string& what) {
-    std::lock_guard lock(mu_);
-    failures_.push_back(what);
-  }
-  [[nodiscard]] std::vector<std::string> failures() const {
-    std::lock_guard lock(mu_);
-    return failures_;
-  }
-  void warn_once(const std::string& what) {
-    std::lock_guard lock(mu_);
-    for (const auto& w : warnings_)
-      if (w == what) return;
-    warnings_.push_back(what);
-  }
-  [[nodiscard]] std::vector<std::string> warnings() const {
-    std::lock_guard lock(mu_);
-    return warnings_;
+    for (int sig : kCaught) ::signal(sig, SIG_DFL);
   }
 
  private:
-  const Topology& topo_;
-  RunOptions opt_;
-  Placement placement_;
-  [[nodiscard]] std::string progress_locked() const {
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    char buf[160];
-    if (reps_done_ == 0) {
-      std::snprintf(buf, sizeof buf, "%zu/%zu repetitions, %.0fs elapsed", reps_done_, total_reps_, elapsed);
-    } else {
-      const double left = elapsed / static_cast<double>(reps_done_) * static_cast<double>(total_reps_ - reps_done_);
-      std::snprintf(buf, sizeof buf, "%zu/%zu repetitions, %.0fs elapsed, ~%.0fs left", reps_done_, total_reps_,
-                    elapsed, left);
-    }
-    return buf;
-  }
-
-  mutable std::mutex mu_;
-  std::size_t total_reps_ = 0, reps_done_ = 0;
-  std::map<std::string, bool> sized_;
-  std::chrono::steady_clock::time_point start_;
-  bool tty_ = false;
-  int last_cal_cpu_ = -2;
-  std::chrono::steady_clock::time_point last_cal_at_;
-  double last_cal_ghz_ = 0.0;
-  std::map<std::string, std::vector<nlohmann::json>> calls_;
-  std::vector<std::string> failures_;
-  std::vector<std::string> warnings_;
+  static constexpr int kCaught[] = {SIGINT, SIGTERM, SIGHUP};
 };
 
 }  // namespace rcb

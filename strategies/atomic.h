@@ -22,7 +22,8 @@
 
 namespace rcb {
 
-struct Atomic {
+template <class P = Counted>
+struct BasicAtomic {
   static constexpr StrategyInfo info{
       "atomic", "lock-prefixed RMW on every incref/decref (relaxed inc, release dec, acquire free)",
       true};
@@ -39,18 +40,21 @@ struct Atomic {
     Context(Runtime&, ThreadIndex idx) : PassiveContext(idx) {}
 
     // Not yet visible to any other thread: a plain store suffices.
-    void init_header(Object<Atomic>* o) { o->rc.count.store(1, std::memory_order_relaxed); }
-    void incref(Object<Atomic>* o) {
+    void init_header(Object<BasicAtomic>* o) { o->rc.count.store(1, std::memory_order_relaxed); }
+    void incref(Object<BasicAtomic>* o) {
       count_increment_relaxed(o->rc.count);
-      counters.add(Counter::atomic_rmw);
+      tally<P::kCounting>(counters, Counter::atomic_rmw);
     }
-    void decref(Object<Atomic>* o) {
-      counters.add(Counter::atomic_rmw);
-      if (count_decrement_release_is_last(o->rc.count)) reclaim<Atomic>(*this, o);
+    void decref(Object<BasicAtomic>* o) {
+      tally<P::kCounting>(counters, Counter::atomic_rmw);
+      if (count_decrement_release_is_last(o->rc.count)) reclaim<BasicAtomic>(*this, o);
     }
   };
 };
 
+using Atomic = BasicAtomic<>;
+
 static_assert(RefCountStrategy<Atomic>);
+static_assert(RefCountStrategy<Uncounted<Atomic>>);
 
 }  // namespace rcb

@@ -51,7 +51,7 @@
 namespace rcb {
 
 // What the tests vary; benchmarks use the defaults.
-struct BiasedTuning {
+struct BiasedTuning : Counted {
   static constexpr std::string_view kName = "biased";
   static constexpr bool kChaos = false;  // random yields in slow paths and at safepoints
 };
@@ -164,18 +164,18 @@ struct BasicBiased {
     void incref(Obj* o) {
       if (owns(o)) {
         ++o->rc.local;
-        counters.add(Counter::owner_ops);
+        tally<Tuning::kCounting>(counters, Counter::owner_ops);
       } else {
         // Relaxed: the caller already holds a reference, so nothing can be
         // freed under us and no data is published by taking one more.
         o->rc.shared.fetch_add(kOne, std::memory_order_relaxed);
-        counters.add(Counter::shared_ops);
+        tally<Tuning::kCounting>(counters, Counter::shared_ops);
       }
     }
 
     void decref(Obj* o) {
       if (owns(o)) {
-        counters.add(Counter::owner_ops);
+        tally<Tuning::kCounting>(counters, Counter::owner_ops);
         if (--o->rc.local == 0) release_local_zero(o);
       } else {
         decref_shared(o);
@@ -216,7 +216,7 @@ struct BasicBiased {
     // _Py_DecRefShared. Acq_rel on success: release so our accesses to the
     // object happen before whoever frees it; acquire in case that is us.
     void decref_shared(Obj* o) {
-      counters.add(Counter::shared_ops);
+      tally<Tuning::kCounting>(counters, Counter::shared_ops);
       std::int64_t s = o->rc.shared.load(std::memory_order_relaxed);
       bool queue;
       std::int64_t next;
@@ -245,7 +245,7 @@ struct BasicBiased {
         q->objects.push_back(o);
         // Relaxed: the owner reads the queue itself under the mutex.
         q->requested.store(true, std::memory_order_relaxed);
-        counters.add(Counter::queued);
+        tally<Tuning::kCounting>(counters, Counter::queued);
         return;
       }
       // The owner has exited, and its id will never come back: merge for
@@ -286,7 +286,7 @@ struct BasicBiased {
       } while (!o->rc.shared.compare_exchange_weak(s, (total << kShift) | kMerged,
                                                    std::memory_order_acq_rel,
                                                    std::memory_order_relaxed));
-      counters.add(Counter::merged);
+      tally<Tuning::kCounting>(counters, Counter::merged);
       return total;
     }
 
@@ -301,5 +301,6 @@ struct BasicBiased {
 using Biased = BasicBiased<>;
 
 static_assert(RefCountStrategy<Biased>);
+static_assert(RefCountStrategy<Uncounted<Biased>>);
 
 }  // namespace rcb

@@ -46,15 +46,21 @@
 // always refills: no deadlock with threads parked in enter_blocking(), as
 // long as running threads reach safepoints (the workload contract).
 //
-// Counters: threads count log_rotations (logs handed over, full or
-// partial). The committer counts log_entries (entries applied), epochs
-// (epochs closed), delayed_frees (objects freed by applying a logged decref,
-// always later than that decref) and peak_pending_frees: the largest number
-// of objects freed in one commit round. Every object freed in a round was
-// unreachable, yet allocated, at the round's start (its last logged decref
-// was already handed over, or it hung only from such objects), so this is a
-// lower bound on the true peak of garbage awaiting free; the true peak is not
-// measurable without counting on the threads' own paths.
+// Counters (counted instantiation only, see Counted in strategy.h):
+// threads count log_rotations (logs handed over, full or partial). The
+// committer counts log_entries (entries applied), epochs (epochs closed) and
+// delayed_frees: every object it frees, children included, since all of
+// them die before the committer gets to them. peak_pending_frees is exact:
+// the counted instantiation keeps a second, atomic count of the references
+// that really exist (updated when an op is logged, not when it is applied).
+// When it reaches zero the object is dead, and so is every child that the
+// dead object held the last reference to (walked at once, iteratively);
+// they join a dead-but-allocated tally that the committer lowers as it
+// frees. The most that tally ever held is the peak of garbage awaiting free.
+// It is measured in a pass of its own, whose extra atomic ops slow the
+// workers and so give the committer relatively more time: it is a faithful
+// figure for that pass and, if anything, a slight underestimate for the
+// timed one.
 //
 // Fork: in a forked child there is no commit thread, and the mutex may have
 // been held by a thread that does not exist there. after_fork_child() makes
@@ -95,12 +101,21 @@
 namespace rcb {
 
 // What the tests vary; benchmarks use the defaults.
-struct BufferedTuning {
+struct BufferedTuning : Counted {
   static constexpr std::string_view kName = "buffered";
   static constexpr std::size_t kLogEntries = 2048;  // 16 KiB a log: one rotation per 2048 ops
   static constexpr std::size_t kMaxLogs = 512;      // 8 MiB of logs in flight, then backpressure
   static constexpr std::chrono::microseconds kEpochInterval{1000};  // how often G may advance
   static constexpr bool kChaos = false;  // random yields in slow paths and at safepoints
+};
+
+// The references that exist right now, as opposed to those applied
+// (counted instantiation only: it measures how long the dead wait).
+template <bool kOn>
+struct BufferedTrueRefs {};
+template <>
+struct BufferedTrueRefs<true> {
+  std::atomic<std::int64_t> refs;
 };
 
 template <class Tuning = BufferedTuning>
@@ -117,10 +132,13 @@ struct BasicBuffered {
 
   using Obj = Object<BasicBuffered>;
 
-  // Written by the creating thread in init_header(), then only by the
-  // commit thread: the log hand-over orders the two.
+  static constexpr bool kCounting = Tuning::kCounting;
+
+  // `count` is written by the creating thread in init_header(), then only
+  // by the commit thread: the log hand-over orders the two.
   struct Header {
     std::int64_t count;
+    [[no_unique_address]] BufferedTrueRefs<kCounting> truth;
   };
 
   struct Log {
@@ -154,10 +172,13 @@ struct BasicBuffered {
       for (Log* l : pending_) delete l;
     }
 
-    // The commit thread's counters as of its last round.
+    // The commit thread's counters as of its last round, and the exact peak
+    // of dead-but-allocated objects.
     [[nodiscard]] Counters counters() const {
       std::lock_guard lock(mu_);
-      return published_;
+      Counters c = published_;
+      c.raise_to(Counter::peak_pending_frees, peak_dead_.load(std::memory_order_relaxed));
+      return c;
     }
 
     // Objects the commit thread has freed (all of them: threads never free).
@@ -310,7 +331,7 @@ struct BasicBuffered {
         r.apply_below = any_running ? (g >= 1 ? g - 1 : 0) : std::numeric_limits<std::uint64_t>::max();
         // Relaxed: a thread acts on a new epoch only under mu_.
         epoch_.store(g + 1, std::memory_order_relaxed);
-        stats_.add(Counter::epochs);
+        tally<kCounting>(stats_, Counter::epochs);
       }
       return r;
     }
@@ -325,7 +346,7 @@ struct BasicBuffered {
           pending_.push_back(l);
         } else {
           for (std::uint32_t i = 0; i < l->used; ++i) ++l->entries[i]->rc.count;
-          stats_.add(Counter::log_entries, l->used);
+          tally<kCounting>(stats_, Counter::log_entries, l->used);
           done.push_back(l);
         }
         l = next;
@@ -335,16 +356,19 @@ struct BasicBuffered {
         if (l->epoch >= r.apply_below) return false;
         for (std::uint32_t i = 0; i < l->used; ++i) {
           Obj* o = l->entries[i];
-          if (--o->rc.count == 0) {
-            stats_.add(Counter::delayed_frees);
-            reclaim<BasicBuffered>(committer_, o);
-          }
+          if (--o->rc.count == 0) reclaim<BasicBuffered>(committer_, o);
         }
-        stats_.add(Counter::log_entries, l->used);
+        tally<kCounting>(stats_, Counter::log_entries, l->used);
         done.push_back(l);
         return true;
       });
-      stats_.raise_to(Counter::peak_pending_frees, committer_.freed - freed_before);
+      if constexpr (kCounting) {
+        const std::uint64_t freed = committer_.freed - freed_before;
+        stats_.add(Counter::delayed_frees, freed);
+        // After the frees: the tally only ever overstates the garbage by
+        // what a worker has declared dead and not yet handed over.
+        dead_unfreed_.fetch_sub(freed, std::memory_order_relaxed);
+      }
       return done;
     }
 
@@ -360,6 +384,19 @@ struct BasicBuffered {
     static void release_logs(Log* l) {
       while (l != nullptr) delete std::exchange(l, l->next);
     }
+
+    // Counted instantiation: objects declared dead by a worker (true count
+    // zero) and not yet freed by the committer. Relaxed: one atomic's
+    // modification order already puts a death before its free, because the
+    // log hand-over orders the worker's add before the committer's sub.
+    void note_dead(std::uint64_t n) {
+      const std::uint64_t now = dead_unfreed_.fetch_add(n, std::memory_order_relaxed) + n;
+      std::uint64_t peak = peak_dead_.load(std::memory_order_relaxed);
+      while (now > peak && !peak_dead_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+      }
+    }
+    alignas(64) std::atomic<std::uint64_t> dead_unfreed_{0};
+    std::atomic<std::uint64_t> peak_dead_{0};
 
     // Read at every safepoint by every thread; written once per epoch.
     alignas(64) std::atomic<std::uint64_t> epoch_{1};
@@ -416,15 +453,23 @@ struct BasicBuffered {
       rt_->wake_locked();
     }
 
-    void init_header(Obj* o) { o->rc.count = 1; }
+    void init_header(Obj* o) {
+      o->rc.count = 1;
+      if constexpr (kCounting) o->rc.truth.refs.store(1, std::memory_order_relaxed);
+    }
 
     void incref(Obj* o) {
+      if constexpr (kCounting) o->rc.truth.refs.fetch_add(1, std::memory_order_relaxed);
       if (inc_.pos == inc_.end) [[unlikely]]
         rotate(inc_);
       *inc_.pos++ = o;
     }
 
     void decref(Obj* o) {
+      if constexpr (kCounting) {
+        // acq_rel: whoever sees zero reads the children others stored.
+        if (o->rc.truth.refs.fetch_sub(1, std::memory_order_acq_rel) == 1) died(o);
+      }
       if (dec_.pos == dec_.end) [[unlikely]]
         rotate(dec_);
       *dec_.pos++ = o;
@@ -531,6 +576,24 @@ struct BasicBuffered {
 
     static Obj** first(const Cursor& c) { return c.log ? c.log->entries.data() : nullptr; }
 
+    // Counted instantiation: o's last reference is gone, and with it every
+    // reference o holds. Before the decref is logged, so before the
+    // committer can free o or anything below it.
+    [[gnu::noinline]] void died(Obj* o) {
+      std::uint64_t dead = 0;
+      dying_.push_back(o);
+      while (!dying_.empty()) {
+        Obj* d = dying_.back();
+        dying_.pop_back();
+        ++dead;
+        if (!d->is_container()) continue;
+        for (std::uint32_t i = 0; i < d->size; ++i)
+          if (Obj* c = d->item(i); c && c->rc.truth.refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            dying_.push_back(c);
+      }
+      rt_->note_dead(dead);
+    }
+
     void hand_over_all_locked() {
       hand_over_locked(inc_);
       hand_over_locked(dec_);
@@ -547,7 +610,7 @@ struct BasicBuffered {
           rt_->recycle_locked(log);
         } else {
           rt_->hand_over_locked(log);
-          counters.add(Counter::log_rotations);
+          tally<kCounting>(counters, Counter::log_rotations);
         }
       }
       c.log = nullptr;
@@ -560,6 +623,7 @@ struct BasicBuffered {
     ThreadState state_;
     bool forked_ = false;
     [[no_unique_address]] Chaos<Tuning::kChaos> chaos_;
+    std::vector<Obj*> dying_;            // died()'s worklist, counted instantiation only
     std::array<Obj*, 256> scratch_inc_;  // the forked child's own logs
     std::array<Obj*, 256> scratch_dec_;
   };
@@ -568,5 +632,6 @@ struct BasicBuffered {
 using Buffered = BasicBuffered<>;
 
 static_assert(RefCountStrategy<Buffered>);
+static_assert(RefCountStrategy<Uncounted<Buffered>>);
 
 }  // namespace rcb

@@ -37,7 +37,8 @@
 
 namespace rcb {
 
-struct Frozen {
+template <class P = Counted>
+struct BasicFrozen {
   static constexpr StrategyInfo info{
       "frozen", "freeze pass marks the setup graph; frozen counts are skipped, others atomic",
       true};
@@ -50,7 +51,7 @@ struct Frozen {
     std::atomic<std::uint64_t> count;
   };
 
-  [[nodiscard]] static bool is_frozen(const Object<Frozen>* o) {
+  [[nodiscard]] static bool is_frozen(const Object<BasicFrozen>* o) {
     return (o->rc.count.load(std::memory_order_relaxed) & kFrozen) != 0;
   }
 
@@ -66,18 +67,18 @@ struct Frozen {
     // refcount code: the command hand-off that starts the first iteration
     // (release/acquire) publishes the frozen counts, so plain stores suffice.
     template <class W>
-      requires requires(const W& w) { w.roots([](Object<Frozen>*) {}); }
+      requires requires(const W& w) { w.roots([](Object<BasicFrozen>*) {}); }
     void freeze(const W& workload) {
-      workload.roots([this](Object<Frozen>* root) { freeze_graph(root); });
+      workload.roots([this](Object<BasicFrozen>* root) { freeze_graph(root); });
     }
 
     // Freezes everything reachable from `root`. The frozen bit doubles as
     // the visited mark, so roots that share subgraphs freeze each object once
     // and the walk needs no hash set over a 100 MB graph.
-    void freeze_graph(Object<Frozen>* root) {
-      std::vector<Object<Frozen>*> stack{root};
+    void freeze_graph(Object<BasicFrozen>* root) {
+      std::vector<Object<BasicFrozen>*> stack{root};
       while (!stack.empty()) {
-        Object<Frozen>* o = stack.back();
+        Object<BasicFrozen>* o = stack.back();
         stack.pop_back();
         if (o == nullptr || is_frozen(o)) continue;
         o->rc.count.store(kFrozen, std::memory_order_relaxed);
@@ -87,7 +88,7 @@ struct Frozen {
       }
     }
 
-    [[nodiscard]] const std::vector<Object<Frozen>*>& frozen() const { return frozen_; }
+    [[nodiscard]] const std::vector<Object<BasicFrozen>*>& frozen() const { return frozen_; }
 
     [[nodiscard]] Counters counters() const {
       Counters c;
@@ -96,12 +97,13 @@ struct Frozen {
     }
 
     // After every context detached: thaws and frees what was frozen.
-    void shutdown();
+    void shutdown() { thaw_and_free(); }
     // Objects freed by shutdown(): the frozen ones and whatever only they held.
     [[nodiscard]] std::uint64_t objects_freed() const { return objects_freed_; }
 
    private:
-    std::vector<Object<Frozen>*> frozen_;
+    void thaw_and_free();
+    std::vector<Object<BasicFrozen>*> frozen_;
     std::uint64_t objects_freed_ = 0;
   };
 
@@ -110,22 +112,22 @@ struct Frozen {
     Context(Runtime&, ThreadIndex idx) : PassiveContext(idx) {}
 
     // Not yet visible to any other thread, and never frozen at birth.
-    void init_header(Object<Frozen>* o) { o->rc.count.store(1, std::memory_order_relaxed); }
-    void incref(Object<Frozen>* o) {
+    void init_header(Object<BasicFrozen>* o) { o->rc.count.store(1, std::memory_order_relaxed); }
+    void incref(Object<BasicFrozen>* o) {
       if (is_frozen(o)) {
-        counters.add(Counter::skipped_ops);
+        tally<P::kCounting>(counters, Counter::skipped_ops);
         return;
       }
       count_increment_relaxed(o->rc.count);
-      counters.add(Counter::atomic_rmw);
+      tally<P::kCounting>(counters, Counter::atomic_rmw);
     }
-    void decref(Object<Frozen>* o) {
+    void decref(Object<BasicFrozen>* o) {
       if (is_frozen(o)) {
-        counters.add(Counter::skipped_ops);
+        tally<P::kCounting>(counters, Counter::skipped_ops);
         return;
       }
-      counters.add(Counter::atomic_rmw);
-      if (count_decrement_release_is_last(o->rc.count)) reclaim<Frozen>(*this, o);
+      tally<P::kCounting>(counters, Counter::atomic_rmw);
+      if (count_decrement_release_is_last(o->rc.count)) reclaim<BasicFrozen>(*this, o);
     }
   };
 };
@@ -136,17 +138,18 @@ struct Frozen {
 // all frozen objects are still alive and marked, so those cascades skip
 // them. Then each frozen object, now childless, is thawed to one reference
 // and released.
-inline void Frozen::Runtime::shutdown() {
+template <class P>
+void BasicFrozen<P>::Runtime::thaw_and_free() {
   Context ctx(*this, ThreadIndex{0});
-  for (Object<Frozen>* o : frozen_) {
+  for (Object<BasicFrozen>* o : frozen_) {
     if (!o->is_container()) continue;
     for (std::uint32_t i = 0; i < o->size; ++i) {
-      Object<Frozen>* child = o->item(i);
+      Object<BasicFrozen>* child = o->item(i);
       o->items()[i] = nullptr;
       if (child != nullptr && !is_frozen(child)) ctx.decref(child);
     }
   }
-  for (Object<Frozen>* o : frozen_) {
+  for (Object<BasicFrozen>* o : frozen_) {
     o->rc.count.store(1, std::memory_order_relaxed);
     ctx.decref(o);
   }
@@ -154,6 +157,9 @@ inline void Frozen::Runtime::shutdown() {
   objects_freed_ += ctx.freed;
 }
 
+using Frozen = BasicFrozen<>;
+
 static_assert(RefCountStrategy<Frozen>);
+static_assert(RefCountStrategy<Uncounted<Frozen>>);
 
 }  // namespace rcb

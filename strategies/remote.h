@@ -51,7 +51,7 @@
 namespace rcb {
 
 // Eight counts per 64-byte line.
-struct PackedCounts {
+struct PackedCounts : Counted {
   static constexpr StrategyInfo info{
       "remote", "count in separate pages (8 per cache line), header holds a slot index", true};
   struct Cell {
@@ -60,7 +60,7 @@ struct PackedCounts {
 };
 
 // One count per 64-byte line.
-struct PaddedCounts {
+struct PaddedCounts : Counted {
   static constexpr StrategyInfo info{
       "remote_padded", "count in separate pages, one per cache line, header holds a slot index",
       true};
@@ -69,6 +69,7 @@ struct PaddedCounts {
   };
 };
 
+// Layout is also the counting policy (see Counted in strategy.h).
 template <class Layout>
 struct RemoteHeaders {
   static constexpr StrategyInfo info = Layout::info;
@@ -217,10 +218,10 @@ struct RemoteHeaders {
     }
     void incref(Obj* o) {
       count_increment_relaxed(cell_at(dir_, o->rc.slot).count);
-      counters.add(Counter::atomic_rmw);
+      tally<Layout::kCounting>(counters, Counter::atomic_rmw);
     }
     void decref(Obj* o) {
-      counters.add(Counter::atomic_rmw);
+      tally<Layout::kCounting>(counters, Counter::atomic_rmw);
       if (count_decrement_release_is_last(cell_at(dir_, o->rc.slot).count))
         reclaim<RemoteHeaders>(*this, o);
     }
@@ -279,5 +280,6 @@ using RemotePadded = RemoteHeaders<PaddedCounts>;
 
 static_assert(RefCountStrategy<Remote>);
 static_assert(RefCountStrategy<RemotePadded>);
+static_assert(RefCountStrategy<Uncounted<Remote>>);
 
 }  // namespace rcb

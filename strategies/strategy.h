@@ -37,8 +37,8 @@ namespace rcb {
 // ---------------------------------------------------------------------------
 // Counters: what a strategy did, so a plot can explain a time.
 // One enum for all strategies; each strategy lists the ones it reports. A
-// counter is a plain increment on a line its thread owns (never shared), so
-// counting costs an `add`, not a coherence miss.
+// counter is a plain increment on a line its thread owns (never shared), and
+// it exists only in the counted instantiation (see Counted below).
 
 enum class Counter : std::uint8_t {
   atomic_rmw,          // lock-prefixed read-modify-writes on a count
@@ -50,7 +50,7 @@ enum class Counter : std::uint8_t {
   log_entries,         // buffered: log entries applied by the committer
   epochs,              // buffered: epochs the committer closed
   delayed_frees,       // objects whose free happened later than their last decref
-  peak_pending_frees,  // buffered: most objects dead-but-not-yet-freed at once
+  peak_pending_frees,  // buffered: most objects dead-but-not-yet-freed at once (exact)
   skipped_ops,         // frozen: incref/decref skipped on a frozen object
   frozen_objects,      // frozen: objects marked by the freeze pass
   slot_pages,          // remote: count pages in use (peak)
@@ -77,8 +77,9 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
         {"log_rotations", Aggregate::sum, "logs handed to the commit thread"},
         {"log_entries", Aggregate::sum, "log entries applied by the commit thread"},
         {"epochs", Aggregate::sum, "epochs closed by the commit thread"},
-        {"delayed_frees", Aggregate::sum, "objects freed later than their last decref"},
-        {"peak_pending_frees", Aggregate::max, "most objects awaiting free at once"},
+        {"delayed_frees", Aggregate::sum, "objects freed later than their last decref, children included"},
+        {"peak_pending_frees", Aggregate::max,
+         "most objects dead (no reference left, children of dead objects included) but not yet freed at once"},
         {"skipped_ops", Aggregate::sum, "refcount ops skipped on frozen objects"},
         {"frozen_objects", Aggregate::max, "objects marked by the freeze pass"},
         {"slot_pages", Aggregate::max, "pages of remote counts in use"},
@@ -121,6 +122,46 @@ class Counters {
   static constexpr std::size_t index(Counter c) { return static_cast<std::size_t>(c); }
   std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount)> v_{};
 };
+
+// Counting is a compile-time policy. A strategy whose incref/decref path
+// counts anything takes a policy parameter `P` (its tuning) and counts with
+// tally<P::kCounting>(...), which compiles to nothing when counting is off.
+// Timed repetitions run Uncounted<S>; the counters come from a separate,
+// untimed pass of S itself (harness/engine/measure.h). So no number the
+// suite times carries an `add` that is only there to explain it.
+struct Counted {
+  static constexpr bool kCounting = true;
+};
+template <class P>
+struct NoCounting : P {
+  static constexpr bool kCounting = false;
+};
+
+template <bool kOn>
+inline void tally(Counters& c, Counter which, std::uint64_t n = 1) {
+  if constexpr (kOn) c.add(which, n);
+}
+template <bool kOn>
+inline void tally_peak(Counters& c, Counter which, std::uint64_t x) {
+  if constexpr (kOn) c.raise_to(which, x);
+}
+
+namespace detail {
+// A strategy with no policy parameter counts nothing on its hot path
+// (plain; gil counts only on its cold lock hand-over path).
+template <class S>
+struct UncountedOf {
+  using type = S;
+};
+template <template <class> class T, class P>
+struct UncountedOf<T<P>> {
+  using type = T<NoCounting<P>>;
+};
+}  // namespace detail
+
+// The instantiation of S that timed repetitions run.
+template <class S>
+using Uncounted = typename detail::UncountedOf<S>::type;
 
 // ---------------------------------------------------------------------------
 // Thread identity, passed explicitly (never looked up).

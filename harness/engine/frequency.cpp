@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "harness/engine/topology.h"
+#include "harness/engine/usage.h"
 
 namespace rcb {
 
@@ -34,13 +35,20 @@ namespace {
   return x;
 }
 
-double seconds_for(std::uint64_t turns) {
+// One timed leg: wall seconds and the thread's CPU seconds over the same span.
+struct Leg {
+  double wall = 0, cpu = 0;
+};
+
+Leg time_leg(std::uint64_t turns) {
+  const std::int64_t c0 = thread_cpu_ns();
   const auto t0 = std::chrono::steady_clock::now();
   volatile std::uint64_t step = 1;  // unknown to the compiler and the renamer
   const auto x = add_chain(turns, step);
   const auto t1 = std::chrono::steady_clock::now();
+  const std::int64_t c1 = thread_cpu_ns();
   asm volatile("" ::"r"(x));
-  return std::chrono::duration<double>(t1 - t0).count();
+  return {std::chrono::duration<double>(t1 - t0).count(), static_cast<double>(c1 - c0) * 1e-9};
 }
 
 std::optional<std::string> read_line(const std::filesystem::path& p) {
@@ -58,34 +66,46 @@ bool write_value(const std::string& path, const std::string& value) {
 
 }  // namespace
 
-double measure_ghz(int tries) {
+Calibration calibrate(int tries) {
   // 6.4M adds, ~2 ms at 3 GHz: shorter timings scattered by +-5% between
   // back-to-back calibrations on the development VM, this by +-1.5%.
   constexpr std::uint64_t kTurns = 100'000;
-  (void)seconds_for(kTurns);                // warm up: wake the core from idle
+  (void)time_leg(kTurns);  // warm up: wake the core from idle
   // Preemption and interrupts only ever lengthen a timing, so the shortest
   // of several is the undisturbed one. Take the shortest N and the shortest
   // 2N separately, then subtract: the difference of one try's pair would
   // explode whenever only its N leg was disturbed.
-  double best_n = std::numeric_limits<double>::infinity();
-  double best_2n = std::numeric_limits<double>::infinity();
+  Leg best_n{std::numeric_limits<double>::infinity(), 0};
+  Leg best_2n{std::numeric_limits<double>::infinity(), 0};
   for (int i = 0; i < tries; ++i) {
-    best_n = std::min(best_n, seconds_for(kTurns));
-    best_2n = std::min(best_2n, seconds_for(2 * kTurns));
+    if (const Leg l = time_leg(kTurns); l.wall < best_n.wall) best_n = l;
+    if (const Leg l = time_leg(2 * kTurns); l.wall < best_2n.wall) best_2n = l;
   }
-  const double dt = best_2n - best_n;
-  return dt > 0 ? static_cast<double>(kTurns * 64) / dt * 1e-9 : 0.0;
+  Calibration c;
+  const double dt = best_2n.wall - best_n.wall;
+  c.ghz = dt > 0 ? static_cast<double>(kTurns * 64) / dt * 1e-9 : 0.0;
+  // Even the shortest legs lost CPU time to someone else: the figure is
+  // contention, not frequency, and must not be read as drift.
+  c.cpu_over_wall = std::min(best_n.cpu / best_n.wall, best_2n.cpu / best_2n.wall);
+  c.disturbed = !(c.cpu_over_wall >= kCalibrationMinCpuShare) || c.ghz <= 0;
+  return c;
 }
 
-double measure_ghz_on(const Topology& topo, int os_cpu, int tries) {
-  double ghz = 0.0;
+double measure_ghz(int tries) { return calibrate(tries).ghz; }
+
+Calibration calibrate_on(const Topology& topo, int os_cpu, int tries) {
+  Calibration c;
   std::thread t([&] {
     if (os_cpu >= 0) (void)topo.bind_current_thread(os_cpu, nullptr);
-    ghz = measure_ghz(tries);
+    c = calibrate(tries);
+    // One retry: a disturbance lasting the whole first attempt is rare twice.
+    if (c.disturbed) c = calibrate(tries);
   });
   t.join();
-  return ghz;
+  return c;
 }
+
+double measure_ghz_on(const Topology& topo, int os_cpu, int tries) { return calibrate_on(topo, os_cpu, tries).ghz; }
 
 FrequencyControl::FrequencyControl(std::string root) : root_(std::move(root)) {}
 

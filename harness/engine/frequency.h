@@ -21,12 +21,24 @@
 
 namespace rcb {
 
+// A calibration is disturbed when even its shortest legs had the CPU for
+// less than this share of their wall time: what it measured was contention.
+inline constexpr double kCalibrationMinCpuShare = 0.97;
+
+struct Calibration {
+  double ghz = 0;
+  double cpu_over_wall = 1;  // of the legs kept
+  bool disturbed = false;
+};
+
 // Effective GHz of the calling thread's CPU, from dependent adds.
+[[nodiscard]] Calibration calibrate(int tries = 5);
 [[nodiscard]] double measure_ghz(int tries = 5);
 
 // Effective GHz measured on a given OS CPU (a short-lived pinned thread, so
 // the caller's own affinity is never touched). -1: unpinned.
 class Topology;
+[[nodiscard]] Calibration calibrate_on(const Topology& topo, int os_cpu, int tries = 5);
 [[nodiscard]] double measure_ghz_on(const Topology& topo, int os_cpu, int tries = 5);
 
 struct FileChange {

@@ -1,29 +1,36 @@
 #pragma once
-// The body of every benchmark: one strategy, one workload, one thread count.
+// How one repetition is timed and judged, and how the counters are taken.
 //
-// Google Benchmark calls this once per iteration-count probe and once per
-// repetition. Each call starts a fresh Team (threads pinned, attached, the
-// workload built), times only the iterations, verifies every iteration's
-// checksum and, at the end, that every object was freed.
+// A repetition builds a fresh Team of Uncounted<S> (threads pinned, attached,
+// the workload built), runs one untimed warm-up iteration, then `iterations`
+// timed ones, verifies every checksum and, at the end, that every object was
+// freed. Around the timed iterations it records what the operating system
+// saw (CPU time, context switches, steal) and judges whether the repetition
+// was disturbed (harness/engine/disturbance.h). Its strategy code counts
+// nothing: the counters come from counted_pass(), a separate run of S itself
+// that is never timed.
 //
 // Throughput, computed here rather than taken from Google Benchmark (whose
 // meaning of real_time for threaded runs changed between 1.7 and 1.9):
 //   items_per_second = iterations * threads * items_per_thread / sum(iteration seconds)
 //   ns_per_item      = sum(iteration seconds) / (iterations * items_per_thread)
 // An iteration's seconds run from the first thread leaving the start barrier
-// to the last thread finishing. Each thread does the full per-thread work, so
-// ideal (weak) scaling keeps ns_per_item flat and multiplies items_per_second
-// by the thread count; speedup = T1 * N / TN as in CPython's ftscalingbench.
+// to the last thread finishing (wall time of the whole team). Each thread
+// does the full per-thread work, so ideal (weak) scaling keeps ns_per_item
+// flat; speedup = T1 * N / TN as in CPython's ftscalingbench.
 
-#include <benchmark/benchmark.h>
-
+#include <atomic>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "harness/engine/frequency.h"
-#include "harness/session.h"
+#include "harness/engine/disturbance.h"
+#include "harness/engine/helper_threads.h"
 #include "harness/engine/team.h"
+#include "harness/engine/usage.h"
 
 namespace rcb {
 
@@ -33,127 +40,145 @@ inline std::string hex(std::uint64_t v) {
   return buf;
 }
 
-template <RefCountStrategy S, template <class> class W>
-void measure(benchmark::State& st, const Cell& cell, Session& session) {
-  // A call that will not measure must still run Google Benchmark's loop to
-  // its end, or 1.7.1 counts it as 0 iterations beside its sibling
-  // repetitions and aborts in its statistics. After SkipWithError() the loop
-  // ends at once.
-  const auto abandon = [&](const std::string& why) {
-    st.SkipWithError(why.c_str());
-    while (st.KeepRunning()) {
-    }
-  };
-  if (Session::interrupted()) {
-    abandon("interrupted");
-    return;
+// What a repetition needs to know.
+struct RepetitionPlan {
+  std::uint32_t threads = 1;
+  Size size = Size::quick;
+  std::uint64_t iterations = 1;               // timed, after one warm-up
+  std::function<int(std::uint32_t)> bind;     // pins worker tid; returns its CPU or -1
+  std::vector<int> cpus;                      // where the workers run (steal is read there)
+  bool own_helper_threads = false;            // from the counted pass
+  const std::atomic<bool>* stop = nullptr;    // a signal arrived: stop between iterations
+};
+
+struct Repetition {
+  std::string error;  // non-empty: the repetition failed (checksum, leak, exception)
+  bool interrupted = false;
+  std::uint64_t iterations = 0;
+  std::uint64_t items_per_thread = 0;
+  std::uint64_t checksum = 0;
+  double seconds = 0;       // sum of timed iteration spans
+  double cpu_seconds = 0;   // workers' CPU time over the timed iterations, summed over workers
+  std::vector<ThreadUsage> usage;  // per worker, summed over the timed iterations
+  Disturbance disturbance;
+  std::vector<int> bound_cpu, last_cpu;
+  std::vector<std::pair<std::string, double>> workload_figures;
+
+  [[nodiscard]] double ns_per_item() const {
+    const double items = static_cast<double>(iterations) * static_cast<double>(items_per_thread);
+    return items > 0 ? seconds / items * 1e9 : 0;
   }
-  const Topology& topo = session.topology();
-  const int first_cpu = cell.cpus.empty() ? -1 : cell.cpus.front();
-  const auto calibrate = [&] { return measure_ghz_on(topo, first_cpu, 3); };
-  const double ghz_before = session.calibrated_ghz(first_cpu, true, calibrate);
+};
 
+// T is the exact instantiation timed: Uncounted<S> for every real
+// measurement; S itself only for `rcbench run --time-counted`, which shows
+// what counting would cost if it were left in.
+template <RefCountStrategy T, template <class> class W>
+[[nodiscard]] Repetition run_repetition(const RepetitionPlan& plan) {
+  using Timed = T;
+  Repetition rep;
   TeamConfig cfg;
-  cfg.threads = cell.threads;
-  cfg.size = session.options().size;
-  cfg.on_thread_start = [&](std::uint32_t tid) -> int {
-    const int cpu = cell.cpus[tid];
-    std::string why;
-    if (topo.bind_current_thread(cpu, &why)) return cpu;
-    session.warn_once("could not bind a thread to CPU " + std::to_string(cpu) + ": " + why +
-                      " (threads run unpinned)");
-    return -1;
-  };
-
-  const auto fail = [&](const std::string& what) {
-    session.fail(cell.name + ": " + what);
-    st.SkipWithError(what.c_str());
-  };
-
-  std::optional<Team<S, W>> team;
+  cfg.threads = plan.threads;
+  cfg.size = plan.size;
+  cfg.on_thread_start = plan.bind;
+  std::optional<Team<Timed, W>> team;
   try {
     team.emplace(cfg);
   } catch (const std::exception& e) {
-    session.fail(cell.name + ": setup failed: " + e.what());
-    abandon(std::string("setup failed: ") + e.what());
-    return;
+    rep.error = std::string("setup failed: ") + e.what();
+    return rep;
   }
-
-  double seconds = 0.0;
-  std::uint64_t iterations = 0;
-  std::optional<std::uint64_t> bad_checksum;
-  // KeepRunning(), not a range-for: leaving a range-for early (Ctrl-C, a
-  // worker's exception) leaves Google Benchmark 1.7.1 believing the run did
-  // fewer iterations than its sibling repetitions, and its statistics then
-  // abort the process. SkipWithError() ends a KeepRunning() loop consistently.
+  const auto stopped = [&] { return plan.stop && plan.stop->load(std::memory_order_relaxed); };
+  rep.items_per_thread = team->items_per_thread();
+  const std::uint64_t expected = team->expected_checksum();
+  rep.usage.assign(plan.threads, ThreadUsage{});
   try {
-    while (st.KeepRunning()) {
-      if (Session::interrupted()) {
-        st.SkipWithError("interrupted");
-        continue;  // KeepRunning() now returns false
+    (void)team->iterate();  // warm-up: caches, allocator pages, branch history
+    const std::optional<double> steal0 = steal_seconds(plan.cpus);
+    for (std::uint64_t i = 0; i < plan.iterations; ++i) {
+      if (stopped()) {
+        rep.interrupted = true;
+        break;
       }
       const IterationResult r = team->iterate();
-      if (r.checksum != team->expected_checksum()) bad_checksum = r.checksum;
-      st.SetIterationTime(r.seconds);
-      seconds += r.seconds;
-      ++iterations;
+      if (r.checksum != expected && rep.error.empty())
+        rep.error = "checksum mismatch: got " + hex(r.checksum) + ", expected " + hex(expected);
+      rep.seconds += r.seconds;
+      for (std::size_t t = 0; t < r.usage.size(); ++t) {
+        rep.usage[t] += r.usage[t];
+        rep.cpu_seconds += static_cast<double>(r.usage[t].cpu_ns) * 1e-9;
+      }
+      ++rep.iterations;
     }
+    const std::optional<double> steal1 = steal_seconds(plan.cpus);
+    const double steal = steal0 && steal1 ? *steal1 - *steal0 : 0.0;
+    rep.disturbance = judge_disturbance(rep.usage, steal, rep.seconds, plan.own_helper_threads);
   } catch (const std::exception& e) {
-    fail(std::string("a worker failed: ") + e.what());
+    rep.error = std::string("a worker failed: ") + e.what();
   }
-  const std::uint64_t items_per_thread = team->items_per_thread();
-  const std::uint64_t expected = team->expected_checksum();
   RunTotals totals;
   try {
     totals = team->finish();
   } catch (const std::exception& e) {
-    fail(std::string("teardown failed: ") + e.what());
-    return;
+    if (rep.error.empty()) rep.error = std::string("teardown failed: ") + e.what();
+    return rep;
   }
-  team.reset();
-  session.call_finished(cell.name, seconds, session.options().min_time);
-  if (st.error_occurred()) return;
+  rep.checksum = expected;
+  rep.bound_cpu = totals.bound_cpu;
+  rep.last_cpu = totals.last_cpu;
+  rep.workload_figures = totals.workload_figures;
+  if (rep.error.empty() && totals.live() != 0)
+    rep.error = std::to_string(totals.live()) + " objects still live after the run (" +
+                std::to_string(totals.allocated) + " allocated, " + std::to_string(totals.freed) + " freed)";
+  return rep;
+}
 
-  const double ghz_after = session.calibrated_ghz(first_cpu, false, calibrate);
-  if (bad_checksum) {
-    fail("checksum mismatch: got " + hex(*bad_checksum) + ", expected " + hex(expected));
-    return;
-  }
-  if (totals.live() != 0) {
-    fail(std::to_string(totals.live()) + " objects still live after the run (" +
-         std::to_string(totals.allocated) + " allocated, " + std::to_string(totals.freed) + " freed)");
-    return;
-  }
+// The untimed pass that runs S itself, counting. It also sizes the timed
+// repetitions (how many iterations fill min_time) and finds helper threads.
+struct CountedPass {
+  std::string error;
+  Counters counters;           // over every iteration of the pass
+  std::uint64_t iterations = 0;
+  std::uint64_t items_per_thread = 0;
+  double seconds_per_iteration = 0;  // the fastest counted iteration
+  bool helper_threads = false;       // the runtime runs threads of its own
+};
 
-  const double items = static_cast<double>(iterations) * static_cast<double>(items_per_thread);
-  const double ns_per_item = seconds / items * 1e9;
-  const double ghz = 0.5 * (ghz_before + ghz_after);
-  st.counters["items_per_second"] = items * cell.threads / seconds;
-  st.counters["ns_per_item"] = ns_per_item;
-  st.counters["cycles_per_item"] = ns_per_item * ghz;
-  st.counters["ghz_before"] = ghz_before;
-  st.counters["ghz_after"] = ghz_after;
-  st.counters["items_per_thread"] = static_cast<double>(items_per_thread);
-  st.counters["checksum_ok"] = 1.0;
-  // Strategy counters: sums per item processed (all threads), peaks raw.
-  for (const Counter c : S::reported) {
-    const CounterInfo& ci = info(c);
-    const double v = static_cast<double>(totals.counters[c]);
-    st.counters[std::string(ci.name)] = ci.aggregate == Aggregate::sum ? v / (items * cell.threads) : v;
+template <RefCountStrategy S, template <class> class W>
+[[nodiscard]] CountedPass counted_pass(std::uint32_t threads, Size size, double min_time,
+                                       const std::function<int(std::uint32_t)>& bind) {
+  CountedPass pass;
+  TeamConfig cfg;
+  cfg.threads = threads;
+  cfg.size = size;
+  cfg.on_thread_start = bind;
+  const std::size_t threads_before = thread_count();
+  try {
+    Team<S, W> team(cfg);
+    pass.items_per_thread = team.items_per_thread();
+    double total = 0, fastest = 0;
+    // At least two iterations, so the second one's time is free of first-touch costs.
+    for (std::uint64_t i = 0; i < 2 || (total < min_time && i < 1'000'000); ++i) {
+      const IterationResult r = team.iterate();
+      if (i == 0) pass.helper_threads = thread_count() > threads_before + threads;
+      if (r.checksum != team.expected_checksum()) {
+        pass.error = "checksum mismatch in the counted pass: got " + hex(r.checksum) + ", expected " +
+                     hex(team.expected_checksum());
+        break;
+      }
+      if (i > 0) fastest = fastest == 0 ? r.seconds : std::min(fastest, r.seconds);
+      total += r.seconds;
+      ++pass.iterations;
+    }
+    pass.seconds_per_iteration = fastest;
+    const RunTotals totals = team.finish();
+    pass.counters = totals.counters;
+    if (pass.error.empty() && totals.live() != 0)
+      pass.error = std::to_string(totals.live()) + " objects still live after the counted pass";
+  } catch (const std::exception& e) {
+    pass.error = std::string("counted pass failed: ") + e.what();
   }
-  for (const auto& [name, value] : totals.workload_figures) st.counters[name] = value;
-
-  for (std::size_t t = 0; t < totals.bound_cpu.size(); ++t)
-    if (totals.bound_cpu[t] >= 0 && totals.last_cpu[t] != totals.bound_cpu[t])
-      session.warn_once("thread " + std::to_string(t) + " of " + cell.name + " was bound to CPU " +
-                        std::to_string(totals.bound_cpu[t]) + " but found on CPU " +
-                        std::to_string(totals.last_cpu[t]));
-  session.record_call(cell.name, {{"iterations", iterations},
-                                  {"ghz_before", ghz_before},
-                                  {"ghz_after", ghz_after},
-                                  {"checksum", hex(expected)},
-                                  {"bound_cpus", totals.bound_cpu},
-                                  {"ran_on_cpus", totals.last_cpu}});
+  return pass;
 }
 
 }  // namespace rcb

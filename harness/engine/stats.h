@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 namespace rcb {
@@ -19,6 +20,57 @@ namespace rcb {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// A distribution-free 95% confidence interval for the median: the order
+// statistics x(k) and x(n+1-k) of the sorted sample, with k the largest rank
+// for which P(Binomial(n, 1/2) <= k-1) <= 2.5%. The number of samples below
+// the true median is Binomial(n, 1/2) whatever the distribution, so the
+// interval covers the median with probability at least 95% (exactly the
+// reported coverage, up to ties). It needs no normality, which a benchmark's
+// floor-and-long-tail times never have; it exists from n = 6 on.
+struct MedianInterval {
+  double low = 0, high = 0;
+  double coverage = 0;  // the binomial coverage actually achieved, >= 0.95
+};
+
+[[nodiscard]] inline std::optional<MedianInterval> median_ci95(std::vector<double> v) {
+  const std::size_t n = v.size();
+  if (n == 0) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  // cdf[j] = P(B <= j), built from pmf(i + 1) = pmf(i) (n - i) / (i + 1).
+  double pmf = std::ldexp(1.0, -static_cast<int>(n)), cdf = 0;
+  std::size_t k = 0;  // 1-based rank of the lower bound; 0: none
+  for (std::size_t j = 0; j < n / 2; ++j) {
+    cdf += pmf;  // P(B <= j)
+    if (cdf > 0.025) break;
+    k = j + 1;   // P(B <= k - 1) <= 2.5%
+    pmf = pmf * static_cast<double>(n - j) / static_cast<double>(j + 1);
+  }
+  if (k == 0) return std::nullopt;
+  double tail = 0;
+  pmf = std::ldexp(1.0, -static_cast<int>(n));
+  for (std::size_t j = 0; j + 1 <= k; ++j) {
+    tail += pmf;
+    pmf = pmf * static_cast<double>(n - j) / static_cast<double>(j + 1);
+  }
+  return MedianInterval{v[k - 1], v[n - k], 1.0 - 2.0 * tail};
+}
+
+// Two clusters with a gap between them, each holding at least a fifth of
+// the samples (and two of them): a median of such a sample sits in the gap
+// or jumps between the clusters, and more repetitions will not narrow it.
+// `gap` is the smallest relative distance (to the median) that counts.
+[[nodiscard]] inline bool bimodal(std::vector<double> v, double gap) {
+  const std::size_t n = v.size();
+  if (n < 4) return false;
+  std::sort(v.begin(), v.end());
+  const double mid = median(v);
+  if (mid <= 0) return false;
+  const std::size_t least = std::max<std::size_t>(2, (n + 4) / 5);
+  for (std::size_t i = least; i + least <= n; ++i)
+    if ((v[i] - v[i - 1]) / mid > gap) return true;
+  return false;
 }
 
 struct RankTest {

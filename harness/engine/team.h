@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "harness/engine/usage.h"
 #include "strategies/object.h"
 #include "strategies/strategy.h"
 #include "workloads/workload.h"
@@ -76,6 +77,7 @@ inline constexpr bool kHaveCallgrind = RCBENCH_HAVE_CALLGRIND;
 struct IterationResult {
   double seconds;           // first start to last finish
   std::uint64_t checksum;   // sum of the threads' checksums, mod 2^64
+  std::vector<ThreadUsage> usage;  // per worker, from just before its start barrier to just after t1
 };
 
 struct RunTotals {
@@ -133,12 +135,15 @@ class Team {
     rethrow_worker_error();
     std::int64_t first = INT64_MAX, last = INT64_MIN;
     std::uint64_t sum = 0;
+    std::vector<ThreadUsage> usage;
+    usage.reserve(slots_.size());
     for (auto& s : slots_) {
       first = std::min(first, s.t0);
       last = std::max(last, s.t1);
       sum += s.checksum;
+      usage.push_back(s.usage);
     }
-    return {static_cast<double>(last - first) * 1e-9, sum};
+    return {static_cast<double>(last - first) * 1e-9, sum, std::move(usage)};
   }
 
   // Under callgrind started with --collect-atstart=no, makes every worker
@@ -199,6 +204,7 @@ class Team {
     std::uint64_t checksum = 0;
     std::uint64_t allocated = 0, freed = 0;
     int bound_cpu = -1, last_cpu = -1;
+    ThreadUsage usage;
   };
 
   static std::int64_t now_ns() {
@@ -294,6 +300,8 @@ class Team {
         }
         break;
       case Command::iterate: {
+        // Usage is read around, never inside, the timed span t0..t1.
+        const ThreadUsage before = ThreadUsage::now();
         start_barrier();
         slot.t0 = now_ns();
         if (count_instructions_) [[unlikely]]
@@ -304,6 +312,7 @@ class Team {
         if (count_instructions_) [[unlikely]]
           CALLGRIND_TOGGLE_COLLECT;
         slot.t1 = now_ns();
+        slot.usage = ThreadUsage::now() - before;
         slot.last_cpu = sched_getcpu();
         break;
       }

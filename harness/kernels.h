@@ -1,0 +1,42 @@
+#pragma once
+// Every cell of the strategy x workload cross product, type-erased once, at
+// start-up, so the runner's loop over rounds is ordinary code. The erasure
+// sits outside the timed region on purpose: a repetition calls one
+// std::function, which then runs a fully inlined Team<Uncounted<S>, W>.
+//
+// The timed and the counted instantiations are compiled in two translation
+// units (kernels_timed.cpp, kernels_counted.cpp), both built from the one
+// cross product in harness/matrix.h, so a 2-core machine builds them in
+// parallel.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/engine/measure.h"
+
+namespace rcb {
+
+struct CellKernels {
+  std::string strategy;
+  std::string workload;
+  bool multi_threaded = true;           // the strategy runs at more than one thread
+  std::vector<Counter> reported;        // the strategy's counters
+  std::function<ThreadSupport(std::uint32_t)> supports;
+  std::function<Repetition(const RepetitionPlan&)> repetition;          // Uncounted<S>: what is measured
+  std::function<Repetition(const RepetitionPlan&)> repetition_counted;  // S: --time-counted only
+  std::function<CountedPass(std::uint32_t threads, Size size, double min_time,
+                            const std::function<int(std::uint32_t)>& bind)>
+      counted;
+};
+
+// In registry order: strategies outer, workloads inner.
+[[nodiscard]] std::vector<CellKernels> all_kernels();
+
+namespace detail {
+void fill_timed_kernels(std::vector<CellKernels>& cells);    // kernels_timed.cpp
+void fill_counted_kernels(std::vector<CellKernels>& cells);  // kernels_counted.cpp
+}  // namespace detail
+
+}  // namespace rcb
