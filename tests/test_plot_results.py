@@ -49,9 +49,18 @@ STRATEGY_COUNTERS = {
 }
 
 
+PROBE = {"plain_pair_ns": 0.5, "atomic_pair_ns": 10.0, "contended_pair_ns": 50.0,
+         "separate_lines_pair_ns": 10.5, "cpus": [0, 1]}
+
+
 def make_results(strategies, workloads, threads, seed=7, host="synthetic", errored=(),
-                 cow_names=("cow_kib_per_child", "cow_kib_per_mib")):
-    """A results file's content: 5 repetitions and 4 aggregates per benchmark, like the harness."""
+                 cow_names=("cow_kib_per_child", "cow_kib_per_mib"), intervals=False, slower=None,
+                 short_of_precision=()):
+    """A results file's content: 5 repetitions and 4 aggregates per benchmark, like the harness.
+    `intervals` writes the schema after the runner rewrite: ns units, 95% intervals of the median,
+    precision verdicts and the hardware probe. `slower` maps a benchmark name to a factor its
+    times are multiplied by; `short_of_precision` names benchmarks that ran out of budget."""
+    slower = slower or {}
     rng = random.Random(seed)
     benchmarks = []
     for w_i, w in enumerate(workloads):
@@ -70,11 +79,14 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
                 reps = []
                 for r in range(5):
                     ns = (10 + 5 * w_i) * cost * (1 + loss * (t - 1)) * rng.uniform(0.95, 1.08)
+                    ns *= slower.get(name, 1.0)
                     rep = {"name": name, "run_name": name, "run_type": "iteration", "repetition_index": r,
                            "repetitions": 5, "threads": t, "iterations": 100, "real_time": ns * 1e-3,
                            "cpu_time": ns * 1e-3, "time_unit": "ms", "ns_per_item": ns,
                            "cycles_per_item": ns * 3.0, "items_per_second": t * 1e9 / ns,
                            "ghz_before": 3.0, "ghz_after": 3.0, "items_per_thread": 1000.0, "checksum_ok": 1.0}
+                    if intervals:  # real figures in ns, CPU summed over the worker threads
+                        rep.update(real_time=ns * 1000, cpu_time=ns * 1000 * t, time_unit="ns")
                     rep.update(STRATEGY_COUNTERS.get(s, {}))
                     if w == "fork_cow":
                         kib = 16000 * (0.02 if s == "frozen" else 1.0) * rng.uniform(0.98, 1.02)
@@ -83,12 +95,28 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
                 summary = {"repetitions": 5, "median_ns_per_item": reps[2]["ns_per_item"], "cv": 0.03,
                            "unstable": s == "gil", "worst_frequency_drift": 0.07 if t == 2 else 0.01,
                            "frequency_drift": t == 2}
-                for rep in reps:
-                    rep["rcbench"] = dict(meta, summary=summary, repetition={"iterations": 100})
+                median_extra = {}
+                if intervals:
+                    # With 5 repetitions the distribution-free interval of the median is the range.
+                    times_ns = sorted(r["ns_per_item"] for r in reps)
+                    lo, hi, med = times_ns[0], times_ns[-1], times_ns[2]
+                    short = name in short_of_precision
+                    median_extra = {"ns_per_item_ci95_low": lo, "ns_per_item_ci95_high": hi}
+                    summary.update(median_extra, median_ns_per_item=med, disturbed_repetitions=0,
+                                   ci_half_width=(hi - lo) / 2 / med, precision_reached=not short,
+                                   not_reached_why="budget" if short else None, incomplete=False)
+                for r_i, rep in enumerate(reps):
+                    repetition = {"iterations": 100}
+                    if intervals:
+                        repetition.update(disturbed=False, reasons=[])
+                    rep["rcbench"] = dict(meta, summary=summary, repetition=repetition)
                 benchmarks += reps
                 for agg in ("mean", "median", "stddev", "cv"):
-                    benchmarks.append(dict(reps[2], name=f"{name}_{agg}", run_type="aggregate", aggregate_name=agg,
-                                           rcbench=dict(meta, summary=summary)))
+                    entry = dict(reps[2], name=f"{name}_{agg}", run_type="aggregate", aggregate_name=agg,
+                                 rcbench=dict(meta, summary=summary))
+                    if agg == "median":
+                        entry.update(median_extra)
+                    benchmarks.append(entry)
     context = {
         "date": "2026-11-22T00:03:24+00:00", "host_name": host, "num_cpus": 16, "mhz_per_cpu": 2100,
         "rcbench": {
@@ -109,6 +137,10 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
             "notes": [],
         },
     }
+    if intervals:
+        context["rcbench"].update(
+            schema="rcbench/2", probe=dict(PROBE), interrupted=False, metric="ns_per_item")
+        context["rcbench"]["options"].update(precision=0.02, max_time_s=60)
     return {"context": context, "benchmarks": benchmarks}
 
 
