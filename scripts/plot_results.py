@@ -2,13 +2,18 @@
 """Turns rcbench results files into PNG plots and a one-page report.md.
 
     scripts/plot results.json [more.json ...] [-o OUT_DIR]
+    scripts/plot BASE.json NEW.json [-o OUT_DIR]
 
 Run it through scripts/plot, which finds a Python that has matplotlib: Debian's python3-matplotlib
 lands in /usr/bin/python3, which is often not the python3 on PATH.
 
-Later files add benchmarks or replace the earlier files' benchmarks with the same
-<workload>/<strategy>/threads:<n>. A file that cannot be read is named on stderr with the reason
-and left out; the exit status is non-zero only when no file gave anything to plot.
+Later files add the benchmarks (<workload>/<strategy>/threads:<n>) earlier files lack. A benchmark
+that an earlier file has too makes the pair a before/after comparison: the plots and tables show
+the later file's figures, and comparison.png draws NEW/BASE of median ns per item for every shared
+benchmark with a conservative 95% interval (NEW's low / BASE's high to NEW's high / BASE's low; the
+point alone where a file has no intervals). With more than two files the first to have a
+benchmark is its BASE. A file that cannot be read is named on stderr with the reason and left out;
+the exit status is non-zero only when no file gave anything to plot.
 """
 
 from __future__ import annotations
@@ -159,6 +164,26 @@ def yerr(cell: rcresults.Cell, key: str) -> tuple[float, float, float]:
     return med, med - lo, hi - med
 
 
+def ci_yerr(cell: rcresults.Cell, key: str) -> tuple[float, float, float]:
+    """Median and its distances to the ends of its 95% interval where the file has one, else to
+    the fastest and slowest repetition (files written before the harness computed intervals)."""
+    interval = cell.interval(key)
+    if interval is None:
+        return yerr(cell, key)
+    med = cell.median(key)
+    return med, max(0.0, med - interval[0]), max(0.0, interval[1] - med)
+
+
+def whisker_words(cells) -> str:
+    """What the whiskers on a plot of these cells mean, for its title."""
+    with_ci = sum(c.ci95() is not None for c in cells)
+    if with_ci == len(cells):
+        return "whiskers: 95% interval of the median"
+    if with_ci == 0:
+        return "whiskers: fastest to slowest repetition"
+    return "whiskers: 95% interval of the median, or fastest to slowest repetition where the file has none"
+
+
 PLAIN_NUMBERS = ticker.FuncFormatter(lambda v, _: f"{v:g}")
 
 
@@ -206,7 +231,7 @@ def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     if not workloads:
         raise Skip("no items_per_second figures in the results")
     fig, axes = grid(len(workloads), 3, 5.0, 3.8)
-    shown, any_oversubscribed, speedups = set(), False, []
+    shown, any_oversubscribed, speedups, drawn_cells = set(), False, [], []
     for ax, w in zip(axes, workloads):
         threads = res.threads(w)
         plain1 = res.get(w, "plain", 1)
@@ -218,7 +243,8 @@ def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
             shown.add(s)
             colour, marker = strategy_style(s)
             xs = [c.threads for c in cells]
-            meds, below, above = zip(*(yerr(c, "items_per_second") for c in cells))
+            meds, below, above = zip(*(ci_yerr(c, "items_per_second") for c in cells))
+            drawn_cells += cells
             ax.errorbar(xs, meds, yerr=[below, above], color=colour, marker=marker, ms=6, lw=1.8,
                         capsize=3, zorder=3)
             for c, m in zip(cells, meds):
@@ -251,7 +277,7 @@ def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     if any_oversubscribed:
         extra.append(Line2D([], [], color="grey", marker="o", mfc="white", ls="", label="more threads than CPUs"))
     strategy_legend(fig, strategy_order(shown), extra)
-    suptitle(fig, res, "Throughput vs threads (median; whiskers: fastest to slowest repetition)")
+    suptitle(fig, res, f"Throughput vs threads (median; {whisker_words(drawn_cells)})")
     plot.file = save(fig, out_dir, plot.key)
     plot.sentence = ("Items processed per second by all threads together at each thread count, one line per "
                      "strategy; the dashed line of the same colour is perfect linear scaling of its 1-thread "
@@ -269,8 +295,14 @@ def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
 @dataclass
 class Ratio:
     median: float
-    low: float  # fastest strategy repetition over slowest plain repetition
+    low: float  # the strategy's low end over plain's high end: 95% intervals, else repetitions
     high: float
+    interval: bool = False  # True when both ends come from 95% intervals
+
+
+def low_high(cell: rcresults.Cell) -> tuple[tuple[float, float], bool]:
+    ci = cell.ci95()
+    return (ci, True) if ci else (cell.spread("ns_per_item"), False)
 
 
 def overhead_ratios(res: rcresults.Results):
@@ -281,13 +313,15 @@ def overhead_ratios(res: rcresults.Results):
         if not plain or not plain.median("ns_per_item"):
             no_plain.append(w)
             continue
-        p_lo, p_hi = plain.spread("ns_per_item")
+        (p_lo, p_hi), p_ci = low_high(plain)
         for s in strategy_order(c.strategy for c in res.measured() if c.workload == w):
             cell = res.get(w, s, 1)
             if s == "plain" or not cell or not cell.median("ns_per_item"):
                 continue
-            lo, hi = cell.spread("ns_per_item")
-            ratios[(w, s)] = Ratio(cell.median("ns_per_item") / plain.median("ns_per_item"), lo / p_hi, hi / p_lo)
+            (lo, hi), ci = low_high(cell)
+            # Conservative: the interval of a ratio is narrower than the ratio of the ends.
+            ratios[(w, s)] = Ratio(cell.median("ns_per_item") / plain.median("ns_per_item"), lo / p_hi, hi / p_lo,
+                                   ci and p_ci)
     if not ratios:
         if no_plain and len(no_plain) == len(workload_order(res)):
             raise Skip("no plain results at 1 thread, and the overhead is measured against plain")
@@ -345,7 +379,11 @@ def plot_overhead(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     ax.grid(True, axis="y", alpha=0.3, zorder=0)
     if no_plain:
         fig.text(0.01, -0.02, no_plain_note(no_plain), fontsize=9, color="#a00", ha="left", va="top")
-    ax.set_title("Per-item time relative to plain at 1 thread\n(median; whiskers: fastest to slowest repetitions of both)", fontsize=11)
+    n_ci = sum(r.interval for r in ratios.values())
+    whiskers = ("whiskers: from the 95% intervals of both" if n_ci == len(ratios) else
+                "whiskers: fastest to slowest repetitions of both" if n_ci == 0 else
+                "whiskers: from the 95% intervals of both, or their repetitions' range where a file has none")
+    ax.set_title(f"Per-item time relative to plain at 1 thread\n(median; {whiskers})", fontsize=11)
     ax.legend(title="strategy", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     plot.file = save(fig, out_dir, plot.key)
     worst = max(ratios.items(), key=lambda kv: kv[1].median)
@@ -558,6 +596,79 @@ def plot_counters(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
                      "most threads; counters that stayed zero are left out.")
 
 
+# ---------------------------------------------------------------------------------------------
+# Before/after: BASE NEW sharing benchmarks.
+
+
+def comparison_order(res: rcresults.Results, pairs: list[rcresults.Ratio]) -> list[rcresults.Ratio]:
+    rank_w = {w: i for i, w in enumerate(workload_order(res))}
+    rank_s = {s: i for i, s in enumerate(strategy_order(res.strategies()))}
+    return sorted(pairs, key=lambda r: (rank_w.get(r.new.workload, len(rank_w)), r.new.workload,
+                                        rank_s.get(r.new.strategy, len(rank_s)), r.new.threads))
+
+
+def plot_comparison(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
+    pairs = comparison_order(res, rcresults.comparison(res))
+    if not pairs:
+        raise Skip("one file, or files with no benchmark in common: nothing to compare")
+    n = len(pairs)
+    fig, ax = plt.subplots(figsize=(8.0, 1.6 + 0.24 * n), layout="constrained")
+    # Within 5% reads as "the same" in the report and in repro-check; shade it so a reader sees
+    # which points matter without reading the axis.
+    ax.axvspan(0.95, 1.05, color="#dddddd", zorder=0, lw=0)
+    ax.axvline(1.0, color="#222222", lw=1.0, zorder=1)
+    extent = [1.0]
+    for y, r in enumerate(pairs):
+        colour, marker = strategy_style(r.new.strategy)
+        if r.low is not None:
+            ax.errorbar(r.median, y, xerr=[[r.median - r.low], [r.high - r.median]], color=colour, marker=marker,
+                        ms=6, lw=1.4, capsize=3, zorder=3)
+            extent += [r.low, r.high]
+        else:
+            ax.plot(r.median, y, marker=marker, ms=6, color=colour, mfc="white", ls="", zorder=3)
+            extent.append(r.median)
+    # A rule between workloads; the label on each row says the rest.
+    for y in range(1, n):
+        if pairs[y].new.workload != pairs[y - 1].new.workload:
+            ax.axhline(y - 0.5, color="#999999", lw=0.6, zorder=1)
+    lo, hi = min(extent) / 1.08, max(extent) * 1.08
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(lo, hi)
+    ax.set_xticks(ratio_ticks(lo, hi))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.set_yticks(range(n), [f"{r.new.workload} / {r.new.strategy} / {r.new.threads} thr" for r in pairs],
+                  fontsize=8 if n > 30 else 9)
+    for label, r in zip(ax.get_yticklabels(), pairs):
+        label.set_color(strategy_style(r.new.strategy)[0])
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.grid(True, axis="x", alpha=0.3, zorder=0)
+    bases = ", ".join(dict.fromkeys(r.base.source.label for r in pairs))
+    news = ", ".join(dict.fromkeys(r.new.source.label for r in pairs))
+    ax.set_xlabel(f"ns per item: {news} ÷ {bases} (log scale; left of 1× is faster)")
+    with_ci = sum(r.low is not None for r in pairs)
+    whiskers = ("whiskers: conservative 95% interval" if with_ci == n else
+                "open markers: no interval in a file" if with_ci == 0 else
+                "whiskers: conservative 95% interval; open markers: none in a file")
+    ax.set_title(f"Before/after, per benchmark (median ratio; {whiskers}; grey: within 5%)", fontsize=11)
+    plot.file = save(fig, out_dir, plot.key)
+    changed = [r for r in pairs if r.changed]
+    slower = [r for r in changed if r.low > 1]
+    faster = [r for r in changed if r.high < 1]
+    plot.sentence = (f"Each benchmark both files measured, as {news}'s median ns per item over {bases}'s: "
+                     "below 1× the new run is faster. The whisker runs from the new low end over the old high "
+                     "end to the new high end over the old low end, so a whisker clear of 1× is a change "
+                     "larger than both runs' noise. ")
+    if with_ci:
+        plot.sentence += (f"{len(slower)} of {with_ci} benchmark(s) with intervals got slower and {len(faster)} "
+                          "faster beyond them")
+        worst = max(changed, key=lambda r: abs(math.log(r.median)), default=None)
+        plot.sentence += (f"; the largest such change: {worst.new.name} at {times(worst.median)}." if worst else ".")
+    else:
+        within = sum(abs(r.median - 1) <= 0.05 for r in pairs)
+        plot.sentence += f"No file has intervals; {within} of {n} benchmark(s) are within 5%."
+
+
 # (file stem, report heading, maker); the report keeps this order.
 PLOTS = [
     ("throughput", "Throughput vs threads", plot_throughput),
@@ -565,6 +676,7 @@ PLOTS = [
     ("overhead_heatmap", "Overhead heatmap", plot_heatmap),
     ("cow", "Copy-on-write memory per forked child", plot_cow),
     ("counters", "Strategy counters", plot_counters),
+    ("comparison", "Before/after comparison", plot_comparison),
 ]
 
 
@@ -574,8 +686,11 @@ def default_out_dir(first_input: str) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    ap.add_argument("results", nargs="+", help="rcbench results JSON files; later ones add or replace benchmarks")
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n", 1)[1].rstrip(),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", nargs="+",
+                    help="rcbench results JSON files; a later one adds benchmarks, and one that shares benchmarks "
+                         "with an earlier one is compared with it (BASE NEW)")
     ap.add_argument("-o", "--out-dir", help="where the PNGs and report.md go (default: <first input>_report/ "
                                             "next to the first input)")
     args = ap.parse_args(argv)

@@ -1,9 +1,11 @@
 """Reads rcbench results files into cells: one (workload, strategy, threads) benchmark each.
 
 A results file is Google Benchmark's JSON with `context.rcbench` added (see harness/run.cpp).
-Several files may be given: a later file's cell replaces an earlier file's cell with the same key,
-so a 16-core scaling run can be laid over a 2-core run. Each cell remembers the file it came from,
-because two files may describe two machines.
+Several files may be given. Cells with keys no earlier file has are merged in, so a 16-core scaling
+run can be laid over a 2-core run. A cell whose key an earlier file already has takes that cell's
+place in `cells`, and the earlier one is kept in `baselines`: BASE NEW is a before/after pair, and
+comparison() gives NEW/BASE per cell. Each cell remembers the file it came from, because two files
+may describe two machines.
 
 Nothing here imports matplotlib, so a comparison or regression script can share it.
 """
@@ -100,6 +102,7 @@ class Cell:
     reps: list[dict] = field(default_factory=list)  # error-free repetitions, raw entries
     errors: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)  # the entry's `rcbench` block
+    median_entry: dict | None = None  # the `median` aggregate, which carries the 95% interval
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -154,6 +157,46 @@ class Cell:
         threshold = (self.source.rcbench.get("options") or {}).get("cv_threshold", 0.05)
         return self.cv is not None and self.cv > threshold
 
+    def ci95(self) -> tuple[float, float] | None:
+        """Distribution-free 95% interval of the median ns_per_item, from the median aggregate or
+        the summary; None in files written before the harness computed it."""
+        for block in (self.median_entry or {}, self.summary):
+            lo, hi = block.get("ns_per_item_ci95_low"), block.get("ns_per_item_ci95_high")
+            if _finite(lo) and _finite(hi) and 0 < lo <= hi:
+                return float(lo), float(hi)
+        return None
+
+    def interval(self, key: str = "ns_per_item") -> tuple[float, float] | None:
+        """The 95% interval of `key`'s median where the file has one, else None. Only ns_per_item
+        has its own; items_per_second is its reciprocal (times threads), so its interval is the
+        same relative interval turned over."""
+        ci, med_ns = self.ci95(), self.median("ns_per_item")
+        if ci is None or not med_ns:
+            return None
+        if key == "ns_per_item":
+            return ci
+        med = self.median(key)
+        if key == "items_per_second" and med:
+            return med * med_ns / ci[1], med * med_ns / ci[0]
+        return None
+
+    @property
+    def half_width(self) -> float | None:
+        """Half the 95% interval relative to the median: 0.02 reads as ±2%."""
+        hw = self.summary.get("ci_half_width")
+        if _finite(hw):
+            return float(hw)
+        ci, med = self.ci95(), self.median("ns_per_item")
+        return (ci[1] - ci[0]) / 2 / med if ci and med else None
+
+    @property
+    def precision_missed(self) -> str | None:
+        """Why the run stopped before the interval was as narrow as asked, or None when it got
+        there (or the file does not say)."""
+        if self.summary.get("precision_reached") is not False:
+            return None
+        return str(self.summary.get("not_reached_why") or "reason not recorded")
+
     @property
     def drift(self) -> float | None:
         """Worst relative change of the calibrated clock across a repetition, when it was flagged."""
@@ -170,6 +213,8 @@ class Cell:
 class Results:
     sources: list[Source] = field(default_factory=list)
     cells: dict[tuple[str, str, int], Cell] = field(default_factory=dict)
+    # An earlier file's cell that a later file's took the place of, by key: the BASE of BASE NEW.
+    baselines: dict[tuple[str, str, int], Cell] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def workloads(self) -> list[str]:
@@ -190,6 +235,49 @@ class Results:
 
     def errored(self) -> list[Cell]:
         return [c for c in self.cells.values() if c.errors]
+
+
+@dataclass
+class Ratio:
+    """NEW's median ns_per_item over BASE's, with a conservative interval (None without one)."""
+    base: Cell
+    new: Cell
+    median: float
+    low: float | None
+    high: float | None
+
+    @property
+    def changed(self) -> bool:
+        """The interval lies wholly above or below 1: the change is larger than both cells' noise."""
+        return self.low is not None and (self.low > 1 or self.high < 1)
+
+
+def ratio(base: Cell, new: Cell) -> Ratio | None:
+    """NEW/BASE of median ns_per_item. The interval runs from new_low/base_high to
+    new_high/base_low: wider than a proper interval of a ratio, so a change it calls real is."""
+    b, n = base.median("ns_per_item"), new.median("ns_per_item")
+    if not b or not n:
+        return None
+    bi, ni = base.ci95(), new.ci95()
+    if bi and ni:
+        return Ratio(base, new, n / b, ni[0] / bi[1], ni[1] / bi[0])
+    return Ratio(base, new, n / b, None, None)
+
+
+def comparison(res: "Results") -> list[Ratio]:
+    """One Ratio per cell both a BASE and a NEW file measured, in the order NEW lists them."""
+    out = []
+    for key, base in res.baselines.items():
+        new = res.cells.get(key)
+        if new is not None and base.reps and new.reps:
+            r = ratio(base, new)
+            if r is not None:
+                out.append(r)
+    return out
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _in_order_seen(items) -> list:
@@ -249,6 +337,7 @@ def load_file(path: str) -> tuple[Source, list[Cell]]:
             cell.reps.append(entry)
         elif entry.get("aggregate_name") == "median":
             medians[key] = entry
+            cell.median_entry = entry
     # A file written with aggregates only still has each benchmark's median: one sample.
     for key, entry in medians.items():
         if not cells[key].reps:
@@ -276,9 +365,13 @@ def load(paths: list[str], complain) -> Results:
             old = results.cells.get(cell.key)
             if old is not None:
                 replaced[old.source.label] = replaced.get(old.source.label, 0) + 1
+                # With three files the first one stays the baseline: BASE NEW NEWER compares
+                # the newest with where it all started.
+                results.baselines.setdefault(cell.key, old)
             results.cells[cell.key] = cell
         for label, n in replaced.items():
-            results.notes.append(f"{source.label} replaces {n} benchmark(s) from {label}")
+            results.notes.append(f"{source.label} replaces {n} benchmark(s) from {label} in the plots; "
+                                 f"comparison.png shows {source.label} ÷ {label} for them")
     machines = list(dict.fromkeys(s.machine for s in results.sources))
     if len(machines) > 1:
         results.notes.append(f"the files come from {len(machines)} machines ({'; '.join(machines)}): a line or "

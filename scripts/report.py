@@ -172,8 +172,68 @@ def context_section(res: rcresults.Results) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------------
+# The hardware floor: what one incref+decref pair costs on this machine, measured by the harness's
+# probe before the matrix. Strategy costs divided by it travel between machines better than ns.
+
+PROBE_ROWS = [
+    ("plain_pair_ns", "plain pair", "non-atomic incref+decref on a private line: the cheapest a count can be"),
+    ("atomic_pair_ns", "atomic pair", "lock-prefixed incref+decref, uncontended"),
+    ("contended_pair_ns", "contended pair", "atomic incref+decref on one line that two cores both write"),
+    ("separate_lines_pair_ns", "separate-lines pair", "the same from two cores on two lines: no sharing"),
+]
+
+
+def probe(src: rcresults.Source) -> dict:
+    p = src.rcbench.get("probe")
+    return p if isinstance(p, dict) else {}
+
+
+def floor_ns(cell: rcresults.Cell, key: str) -> float | None:
+    v = probe(cell.source).get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 else None
+
+
+def in_floor(cell: rcresults.Cell, ns: float | None, key: str) -> str:
+    base = floor_ns(cell, key)
+    return "–" if ns is None or base is None else f"{ns / base:.3g}"
+
+
+def cpus_text(cpus) -> str:
+    if cpus is None:
+        return "–"
+    return ", ".join(map(str, cpus)) if isinstance(cpus, list) else str(cpus)
+
+
+def probe_section(res: rcresults.Results) -> list[str]:
+    sources = [src for src in res.sources if probe(src)]
+    if not sources:
+        return []
+    header = ["pair", "what it measures"] + [f"`{src.label}`" for src in sources]
+    rows = []
+    for key, name, meaning in PROBE_ROWS:
+        rows.append([name, meaning] + [
+            f"{probe(src)[key]:.3g} ns" if isinstance(probe(src).get(key), (int, float)) else "–" for src in sources])
+    if any("cpus" in probe(src) for src in sources):
+        rows.append(["CPUs", "where the probe ran"] + [cpus_text(probe(src).get("cpus")) for src in sources])
+    return (["## Hardware floor", "",
+             "What one incref+decref pair costs on this machine, probed before the matrix. The medians table "
+             "divides each benchmark's ns/item by it: *× plain pair* is how many of the cheapest possible count "
+             "updates one item costs, and at 2 or more threads *× contended pair* is how many cache-line "
+             "handovers it costs, so a shared-object cell near 1× or above is bound by cache-line transfer, "
+             "not by its strategy's bookkeeping.", ""]
+            + table(header, rows) + [""])
+
+
 def flags(cell: rcresults.Cell) -> str:
     out = []
+    if cell.precision_missed:
+        out.append(f"precision not reached: {cell.precision_missed}")
+    if cell.summary.get("incomplete"):
+        out.append("incomplete")
+    disturbed = cell.summary.get("disturbed_repetitions")
+    if isinstance(disturbed, int) and disturbed > 0:
+        out.append(f"{disturbed} disturbed")
     if cell.unstable:
         out.append("unstable")
     if cell.drift is not None:
@@ -187,7 +247,10 @@ def flags(cell: rcresults.Cell) -> str:
 
 def medians_section(res: rcresults.Results, workload_order, strategy_order) -> list[str]:
     many_files = len(res.sources) > 1
+    floors = any(probe(src) for src in res.sources)
     header = ["workload", "strategy", "threads", "ns/item", "cycles/item", "items/s", "CV", "flags"]
+    if floors:
+        header[4:4] = ["× plain pair", "× contended pair"]
     if many_files:
         header.append("file")
     rank_w = {w: i for i, w in enumerate(workload_order)}
@@ -197,15 +260,25 @@ def medians_section(res: rcresults.Results, workload_order, strategy_order) -> l
                                                     rank_s.get(c.strategy, len(rank_s)), c.strategy, c.threads)):
         ips = c.median("items_per_second")
         ns, cycles = c.median("ns_per_item"), c.median("cycles_per_item")
-        row = [c.workload, c.strategy, c.threads, "–" if ns is None else num(ns),
+        ns_text = "–" if ns is None else num(ns)
+        if ns is not None and c.half_width is not None:
+            ns_text += f" ±{c.half_width:.1%}"
+        row = [c.workload, c.strategy, c.threads, ns_text,
                "–" if cycles is None else num(cycles), "–" if ips is None else si(ips),
                "–" if c.cv is None else f"{c.cv:.1%}", flags(c)]
+        if floors:
+            row[4:4] = [in_floor(c, ns, "plain_pair_ns"),
+                        in_floor(c, ns, "contended_pair_ns") if c.threads > 1 else ""]
         if many_files:
             row.append(c.source.label)
         rows.append(row)
     lines = ["## Medians", "",
-             "Medians over the repetitions. ns/item is the time of one thread per item; items/s counts all "
-             "threads together; CV is the spread of the per-iteration time; *unstable* means the CV passed "
+             "Medians over the repetitions. ns/item is the time of one thread per item, with half its 95% "
+             "interval where the file has one (±2% is 0.98× to 1.02× the median); items/s counts all "
+             "threads together; CV is the spread of the per-iteration time; *precision not reached* names "
+             "why the run stopped before the interval was as narrow as asked (budget: out of time; "
+             "disturbed: too many repetitions thrown out; bimodal: the times form two groups, so more "
+             "repetitions would not narrow it); *unstable* means the CV passed "
              "the run's threshold (rerun with more `--repetitions` on a quieter machine), *drift* that the "
              "calibrated clock changed by more than its threshold during a repetition.", ""]
     if len(rows) <= FOLD_ROWS:
@@ -250,11 +323,13 @@ def headline(res: rcresults.Results, workload_order, strategy_order) -> str:
     threads = res.threads()
     span = f"{threads[0]}–{threads[-1]} threads" if len(threads) > 1 else plural(threads[0], "thread")
     unstable = sum(c.unstable for c in cells)
+    imprecise = sum(c.precision_missed is not None for c in cells)
     dates = sorted({str(s.context.get("date"))[:16].replace("T", " ") for s in res.sources if s.context.get("date")})
     return (f"{plural(len(cells), 'benchmark')}: {plural(len(workload_order), 'workload')} × "
             f"{plural(len(strategy_order), 'strateg', 'y', 'ies')} at "
             f"{span}" + (f", run {', '.join(dates)}" if dates else "") +
-            f". {unstable} unstable, {len(failure_lines(res))} failed.")
+            f". {unstable} unstable, " + (f"{imprecise} short of the asked precision, " if imprecise else "") +
+            f"{len(failure_lines(res))} failed.")
 
 
 def write(res: rcresults.Results, plots, problems, out_dir: str, w_order: list[str], s_order: list[str]) -> str:
@@ -273,6 +348,7 @@ def write(res: rcresults.Results, plots, problems, out_dir: str, w_order: list[s
         else:
             lines += [f"*Not drawn: {p.skipped}.*", ""]
     lines += context_section(res)
+    lines += probe_section(res)
     lines += problems_section(res, problems)
     lines += medians_section(res, w_order, s_order)
     path = os.path.join(out_dir, "report.md")

@@ -30,6 +30,7 @@ except ImportError:
 NO_MATPLOTLIB = "matplotlib is not importable by this Python; install it with: apt-get install python3-matplotlib"
 
 ALL_PLOTS = ["throughput.png", "overhead.png", "overhead_heatmap.png", "cow.png", "counters.png"]
+# comparison.png needs two files with benchmarks in common, so the one-file tests do not expect it.
 
 # Cost at 1 thread relative to plain, and the fraction lost per added thread: enough spread that
 # every plot has something to show.
@@ -49,9 +50,18 @@ STRATEGY_COUNTERS = {
 }
 
 
+PROBE = {"plain_pair_ns": 0.5, "atomic_pair_ns": 10.0, "contended_pair_ns": 50.0,
+         "separate_lines_pair_ns": 10.5, "cpus": [0, 1]}
+
+
 def make_results(strategies, workloads, threads, seed=7, host="synthetic", errored=(),
-                 cow_names=("cow_kib_per_child", "cow_kib_per_mib")):
-    """A results file's content: 5 repetitions and 4 aggregates per benchmark, like the harness."""
+                 cow_names=("cow_kib_per_child", "cow_kib_per_mib"), intervals=False, slower=None,
+                 short_of_precision=()):
+    """A results file's content: 5 repetitions and 4 aggregates per benchmark, like the harness.
+    `intervals` writes the schema after the runner rewrite: ns units, 95% intervals of the median,
+    precision verdicts and the hardware probe. `slower` maps a benchmark name to a factor its
+    times are multiplied by; `short_of_precision` names benchmarks that ran out of budget."""
+    slower = slower or {}
     rng = random.Random(seed)
     benchmarks = []
     for w_i, w in enumerate(workloads):
@@ -70,11 +80,14 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
                 reps = []
                 for r in range(5):
                     ns = (10 + 5 * w_i) * cost * (1 + loss * (t - 1)) * rng.uniform(0.95, 1.08)
+                    ns *= slower.get(name, 1.0)
                     rep = {"name": name, "run_name": name, "run_type": "iteration", "repetition_index": r,
                            "repetitions": 5, "threads": t, "iterations": 100, "real_time": ns * 1e-3,
                            "cpu_time": ns * 1e-3, "time_unit": "ms", "ns_per_item": ns,
                            "cycles_per_item": ns * 3.0, "items_per_second": t * 1e9 / ns,
                            "ghz_before": 3.0, "ghz_after": 3.0, "items_per_thread": 1000.0, "checksum_ok": 1.0}
+                    if intervals:  # real figures in ns, CPU summed over the worker threads
+                        rep.update(real_time=ns * 1000, cpu_time=ns * 1000 * t, time_unit="ns")
                     rep.update(STRATEGY_COUNTERS.get(s, {}))
                     if w == "fork_cow":
                         kib = 16000 * (0.02 if s == "frozen" else 1.0) * rng.uniform(0.98, 1.02)
@@ -83,12 +96,28 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
                 summary = {"repetitions": 5, "median_ns_per_item": reps[2]["ns_per_item"], "cv": 0.03,
                            "unstable": s == "gil", "worst_frequency_drift": 0.07 if t == 2 else 0.01,
                            "frequency_drift": t == 2}
-                for rep in reps:
-                    rep["rcbench"] = dict(meta, summary=summary, repetition={"iterations": 100})
+                median_extra = {}
+                if intervals:
+                    # With 5 repetitions the distribution-free interval of the median is the range.
+                    times_ns = sorted(r["ns_per_item"] for r in reps)
+                    lo, hi, med = times_ns[0], times_ns[-1], times_ns[2]
+                    short = name in short_of_precision
+                    median_extra = {"ns_per_item_ci95_low": lo, "ns_per_item_ci95_high": hi}
+                    summary.update(median_extra, median_ns_per_item=med, disturbed_repetitions=0,
+                                   ci_half_width=(hi - lo) / 2 / med, precision_reached=not short,
+                                   not_reached_why="budget" if short else None, incomplete=False)
+                for r_i, rep in enumerate(reps):
+                    repetition = {"iterations": 100}
+                    if intervals:
+                        repetition.update(disturbed=False, reasons=[])
+                    rep["rcbench"] = dict(meta, summary=summary, repetition=repetition)
                 benchmarks += reps
                 for agg in ("mean", "median", "stddev", "cv"):
-                    benchmarks.append(dict(reps[2], name=f"{name}_{agg}", run_type="aggregate", aggregate_name=agg,
-                                           rcbench=dict(meta, summary=summary)))
+                    entry = dict(reps[2], name=f"{name}_{agg}", run_type="aggregate", aggregate_name=agg,
+                                 rcbench=dict(meta, summary=summary))
+                    if agg == "median":
+                        entry.update(median_extra)
+                    benchmarks.append(entry)
     context = {
         "date": "2026-11-22T00:03:24+00:00", "host_name": host, "num_cpus": 16, "mhz_per_cpu": 2100,
         "rcbench": {
@@ -109,11 +138,16 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
             "notes": [],
         },
     }
+    if intervals:
+        context["rcbench"].update(
+            schema="rcbench/2", probe=dict(PROBE), interrupted=False, metric="ns_per_item")
+        context["rcbench"]["options"].update(precision=0.02, max_time_s=60)
     return {"context": context, "benchmarks": benchmarks}
 
 
-@unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
-class PlotResultsTest(unittest.TestCase):
+class PlotCase(unittest.TestCase):
+    """A temp dir, the plotter run in this process, and readers of what it made."""
+
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="rcbench_plot_test_")
         self.dir = self.tmp.name
@@ -148,6 +182,9 @@ class PlotResultsTest(unittest.TestCase):
         with open(os.path.join(out_dir, "report.md"), encoding="utf-8") as f:
             return f.read()
 
+
+@unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+class PlotResultsTest(PlotCase):
     def test_full_matrix_draws_every_plot_and_the_report(self):
         strategies = list(STRATEGY_SHAPE)
         workloads = ["shared_list", "private_churn", "fork_cow"]
@@ -254,6 +291,126 @@ class PlotResultsTest(unittest.TestCase):
         status, _, err = self.plot(path, "-o", os.path.join(self.dir, "out"))
         self.assertEqual(status, 1)
         self.assertIn("finished without an error", err)
+
+
+@unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+class IntervalsAndComparisonTest(PlotCase):
+    """The schema after the runner rewrite: 95% intervals, precision verdicts, the probe."""
+
+    def test_report_shows_intervals_precision_and_the_hardware_floor(self):
+        content = make_results(["plain", "atomic"], ["hot_object"], [1, 2], intervals=True,
+                               short_of_precision=["hot_object/atomic/threads:2"])
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(self.write("r.json", content), "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        text = self.report(out_dir)
+        self.assertIn("## Hardware floor", text)
+        self.assertRegex(text, r"\| contended pair \| [^|]+ \| 50 ns \|")
+        self.assertIn("1 short of the asked precision", text)
+        # ns/item with its ±, × plain pair (0.5 ns) and, at 2 threads only, × contended pair (50 ns).
+        cells = {}
+        for line in text.splitlines():
+            if line.startswith("| hot_object |"):
+                parts = [x.strip() for x in line.strip("|").split("|")]
+                cells[(parts[1], int(parts[2]))] = parts
+        atomic2 = cells[("atomic", 2)]
+        m = __import__("re").match(r"([\d.]+) ±([\d.]+)%$", atomic2[3])
+        self.assertIsNotNone(m, atomic2[3])
+        ns = float(m[1])
+        self.assertAlmostEqual(float(atomic2[4]), ns / 0.5, delta=ns / 0.5 * 0.01)
+        self.assertAlmostEqual(float(atomic2[5]), ns / 50, delta=ns / 50 * 0.01)
+        self.assertIn("precision not reached: budget", atomic2[-1])
+        self.assertEqual(cells[("atomic", 1)][5], "")  # no contended floor at 1 thread
+        self.assertNotIn("precision", cells[("atomic", 1)][-1])
+
+    def test_old_files_have_no_floor_section_and_no_plus_minus(self):
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(self.write("old.json", make_results(["plain", "atomic"], ["x"], [1])),
+                                   "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        text = self.report(out_dir)
+        self.assertNotIn("Hardware floor", text)
+        self.assertNotRegex(text, r"\| [\d.]+ ±")
+        self.assertNotIn("× plain pair", text)
+
+    def test_whiskers_use_the_interval_when_the_file_has_one(self):
+        import plot_results
+        import rcresults
+        path = self.write("r.json", make_results(["plain", "atomic"], ["hot_object"], [1, 2], intervals=True))
+        res = rcresults.load([path], lambda *_: self.fail("unreadable"))
+        cell = res.get("hot_object", "atomic", 2)
+        # Rewrite the interval to a known, narrower one than the repetitions' range.
+        med = cell.median("ns_per_item")
+        cell.median_entry.update(ns_per_item_ci95_low=med * 0.99, ns_per_item_ci95_high=med * 1.02)
+        m, below, above = plot_results.ci_yerr(cell, "ns_per_item")
+        self.assertAlmostEqual(below, med * 0.01)
+        self.assertAlmostEqual(above, med * 0.02)
+        # items/s turns over: its low end comes from ns's high end.
+        ips = cell.median("items_per_second")
+        _, below, above = plot_results.ci_yerr(cell, "items_per_second")
+        self.assertAlmostEqual(ips - below, ips / 1.02)
+        self.assertAlmostEqual(ips + above, ips / 0.99)
+        cell.median_entry.pop("ns_per_item_ci95_low")
+        cell.meta["summary"].pop("ns_per_item_ci95_low")
+        self.assertEqual(plot_results.ci_yerr(cell, "ns_per_item"), plot_results.yerr(cell, "ns_per_item"))
+
+    def test_conservative_ratio_of_two_cells(self):
+        import rcresults
+        def cell(med, lo=None, hi=None):
+            c = rcresults.Cell("w", "s", 1, source=rcresults.Source("f.json", {}), reps=[{"ns_per_item": med}])
+            if lo is not None:
+                c.median_entry = {"ns_per_item_ci95_low": lo, "ns_per_item_ci95_high": hi}
+            return c
+        r = rcresults.ratio(cell(10, 9, 11), cell(12, 11.5, 13))
+        self.assertAlmostEqual(r.median, 1.2)
+        self.assertAlmostEqual(r.low, 11.5 / 11)
+        self.assertAlmostEqual(r.high, 13 / 9)
+        self.assertTrue(r.changed)
+        self.assertFalse(rcresults.ratio(cell(10, 9, 11), cell(10.5, 9.5, 11.5)).changed)
+        point = rcresults.ratio(cell(10), cell(12, 11, 13))  # an old BASE: the point alone
+        self.assertAlmostEqual(point.median, 1.2)
+        self.assertIsNone(point.low)
+        self.assertFalse(point.changed)
+
+    def test_base_new_draws_a_comparison_and_keeps_both(self):
+        base = self.write("base.json", make_results(["plain", "atomic"], ["hot_object"], [1, 2], seed=3,
+                                                    intervals=True))
+        new = self.write("new.json", make_results(["plain", "atomic"], ["hot_object"], [1, 2], seed=3,
+                                                  intervals=True, slower={"hot_object/atomic/threads:2": 1.5}))
+        out_dir = os.path.join(self.dir, "out")
+        status, stdout, err = self.plot(base, new, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assert_made(out_dir, ["comparison.png", "throughput.png"])
+        text = self.report(out_dir)
+        self.assertIn("![Before/after comparison](comparison.png)", text)
+        self.assertIn("1 of 3 benchmark(s) with intervals got slower and 0 faster beyond them", text)
+        self.assertIn("hot_object/atomic/threads:2 at 1.50×", text)
+        self.assertIn("new.json replaces 3 benchmark(s) from base.json in the plots; comparison.png", text)
+        import rcresults
+        res = rcresults.load([base, new], lambda *_: None)
+        self.assertEqual(len(res.baselines), 3)
+        self.assertTrue(all(c.source.label == "base.json" for c in res.baselines.values()))
+        self.assertTrue(all(c.source.label == "new.json" for c in res.cells.values()))
+
+    def test_disjoint_files_merge_without_a_comparison(self):
+        a = self.write("a.json", make_results(["plain", "atomic"], ["shared_list"], [1], intervals=True))
+        b = self.write("b.json", make_results(["plain", "atomic"], ["hot_object"], [1], intervals=True))
+        out_dir = os.path.join(self.dir, "out")
+        status, stdout, err = self.plot(a, b, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assertFalse(os.path.exists(os.path.join(out_dir, "comparison.png")))
+        self.assertIn("no comparison.png: one file, or files with no benchmark in common", stdout)
+        self.assertIn("| shared_list | atomic | 1 |", self.report(out_dir))
+        self.assertIn("| hot_object | atomic | 1 |", self.report(out_dir))
+
+    def test_comparison_of_old_files_draws_points_without_intervals(self):
+        a = self.write("a.json", make_results(["plain", "atomic"], ["shared_list"], [1], seed=1))
+        b = self.write("b.json", make_results(["plain", "atomic"], ["shared_list"], [1], seed=2))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(a, b, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assert_made(out_dir, ["comparison.png"])
+        self.assertRegex(self.report(out_dir), r"No file has intervals; \d of 2 benchmark\(s\) are within 5%")
 
 
 class LauncherTest(unittest.TestCase):

@@ -1,0 +1,126 @@
+"""Tests for scripts/repro-check: its counts and listing on two fixture files whose differences are
+known, its fallback for files without intervals, and its run mode with a fake rcbench.
+
+    python3 tests/test_repro_check.py        (any python3; no matplotlib needed)
+
+tests/data/rcbench2-base.json and rcbench2-new.json are make_results(intervals=True) output from
+test_plot_results.py, seed 3, with three benchmarks changed in NEW: shared_list/atomic/threads:1
+×1.3, hot_object/biased/threads:2 ×0.8, and hot_object/atomic/threads:1 ×1.03 with ±0.5%
+intervals in both files (within 5%, yet the intervals do not overlap). Everything else is equal.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(os.path.dirname(HERE), "scripts", "repro-check")
+BASE = os.path.join(HERE, "data", "rcbench2-base.json")
+NEW = os.path.join(HERE, "data", "rcbench2-new.json")
+sys.path.insert(0, HERE)
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, **(env or {})))
+
+
+def row(stdout, label):
+    line = next(x for x in stdout.splitlines() if x.startswith(label))
+    return line[len(label):].split()
+
+
+class FilesModeTest(unittest.TestCase):
+    def test_counts_per_group_and_the_disagreeing_benchmarks(self):
+        p = run("--files", BASE, NEW)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout
+        self.assertIn("intervals: 95% intervals of the median", out)
+        # benchmarks, within 5%, overlapping, p90, max: 6 at 1 thread (plain, atomic, biased × 2
+        # workloads), 4 at 2 threads (plain runs at 1 thread only).
+        self.assertEqual(row(out, "1 thread"), ["6", "5", "(83%)", "4", "(67%)", "30.0%", "30.0%"])
+        self.assertEqual(row(out, "2+ threads"), ["4", "3", "(75%)", "3", "(75%)", "20.0%", "20.0%"])
+        self.assertIn("3 benchmark(s) disagree:", out)
+        listed = [x.split()[0] for x in out.split("disagree:")[1].strip().splitlines()]
+        self.assertEqual(listed, ["shared_list/atomic/threads:1", "hot_object/biased/threads:2",
+                                  "hot_object/atomic/threads:1"])  # largest difference first
+        self.assertRegex(out, r"hot_object/atomic/threads:1 .* \+3\.0%  \(intervals apart: A ")
+        self.assertRegex(out, r"shared_list/atomic/threads:1 .* \+30\.0%  \(beyond 5%; intervals apart")
+
+    def test_a_file_against_itself_agrees_everywhere(self):
+        p = run("--files", BASE, BASE)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(row(p.stdout, "1 thread")[:5], ["6", "6", "(100%)", "6", "(100%)"])
+        self.assertIn("every benchmark agrees", p.stdout)
+
+    def test_old_files_without_intervals_use_the_repetitions_range(self):
+        from test_plot_results import make_results
+        with tempfile.TemporaryDirectory() as d:
+            paths = []
+            for seed in (1, 2):
+                paths.append(os.path.join(d, f"old{seed}.json"))
+                with open(paths[-1], "w") as f:
+                    json.dump(make_results(["plain", "atomic"], ["shared_list"], [1, 2], seed=seed), f)
+            p = run("--files", *paths)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("fastest to slowest repetition (no intervals in the files)", p.stdout)
+        self.assertEqual(row(p.stdout, "1 thread")[0], "2")
+        self.assertEqual(row(p.stdout, "2+ threads")[0], "1")
+
+    def test_bad_usage_and_unreadable_files_exit_2(self):
+        self.assertEqual(run("--files", BASE).returncode, 2)
+        p = run("--files", BASE, os.path.join(HERE, "data", "absent.json"))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no such file", p.stderr)
+        p = run("--files", BASE, os.path.join(HERE, "data", "instructions-elsewhere.json"))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no measured benchmark in common", p.stderr)
+
+
+# Copies BASE on its first call and NEW on its second, recording its arguments.
+FAKE = textwrap.dedent("""\
+    #!/usr/bin/env bash
+    echo "$*" >> "$FAKE_LOG"
+    out=""; args=("$@")
+    for ((i = 0; i < ${#args[@]}; i++)); do [[ ${args[i]} == --out ]] && out=${args[i+1]}; done
+    [[ -n ${FAKE_FAIL:-} ]] && exit 3
+    if [[ -s $FAKE_COUNT ]]; then cp "$FAKE_NEW" "$out"; else cp "$FAKE_BASE" "$out"; echo 1 > "$FAKE_COUNT"; fi
+""")
+
+
+class RunModeTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="rcbench_repro_test_")
+        self.fake = os.path.join(self.tmp.name, "rcbench")
+        with open(self.fake, "w") as f:
+            f.write(FAKE)
+        os.chmod(self.fake, 0o755)
+        self.log = os.path.join(self.tmp.name, "log")
+        self.env = {"RCBENCH": self.fake, "FAKE_LOG": self.log, "FAKE_BASE": BASE, "FAKE_NEW": NEW,
+                    "FAKE_COUNT": os.path.join(self.tmp.name, "count"), "TMPDIR": self.tmp.name}
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_runs_twice_with_the_options_then_compares(self):
+        p = run("--workloads", "hot_object", "--threads", "1,2", env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(self.log) as f:
+            calls = f.read().splitlines()
+        self.assertEqual(len(calls), 2)
+        for call, name in zip(calls, ("a.json", "b.json")):
+            self.assertRegex(call, rf"^run --out .*rcbench-repro-[^/]+/{name} --workloads hot_object --threads 1,2$")
+        self.assertIn("3 benchmark(s) disagree:", p.stdout)
+
+    def test_a_run_that_writes_nothing_exits_with_its_status(self):
+        p = run(env=dict(self.env, FAKE_FAIL="1"))
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("run A exited with status 3 and wrote no results", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
