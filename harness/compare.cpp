@@ -1,10 +1,13 @@
 #include "harness/compare.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -50,19 +53,75 @@ std::string some(const std::vector<std::string>& names, std::size_t most = 5) {
   return s.empty() ? "none" : s;
 }
 
-void fill_identity(BenchmarkSamples& b, const nlohmann::json& entry) {
+// rcbench's names are <workload>/<strategy>/threads:<n>. Only a file rcbench
+// wrote (context.rcbench) is read that way: in Google Benchmark's own files
+// "BM_copy/64/threads:2" has no strategy or workload to name.
+void fill_identity(BenchmarkSamples& b, const nlohmann::json& entry, bool rcbench_file) {
   if (const auto it = entry.find("rcbench"); it != entry.end() && it->is_object()) {
     b.strategy = it->value("strategy", "");
     b.workload = it->value("workload", "");
   }
-  if (b.strategy.empty() || b.workload.empty()) {  // a plain Google Benchmark file: <workload>/<strategy>/...
-    const auto a = b.name.find('/');
-    const auto z = a == std::string::npos ? a : b.name.find('/', a + 1);
-    if (z != std::string::npos) {
-      b.workload = b.name.substr(0, a);
-      b.strategy = b.name.substr(a + 1, z - a - 1);
-    }
+  if (!b.strategy.empty() && !b.workload.empty()) return;
+  if (!rcbench_file) {
+    b.strategy.clear();
+    b.workload.clear();
+    return;
   }
+  const auto a = b.name.find('/');
+  const auto z = a == std::string::npos ? a : b.name.find('/', a + 1);
+  if (z == std::string::npos || b.name.compare(z + 1, 8, "threads:") != 0 ||
+      b.name.find('/', z + 1) != std::string::npos || a == 0 || z == a + 1) {
+    b.strategy.clear();
+    b.workload.clear();
+    return;
+  }
+  b.workload = b.name.substr(0, a);
+  b.strategy = b.name.substr(a + 1, z - a - 1);
+}
+
+bool is_number(const nlohmann::json& e, const char* key) {
+  const auto it = e.find(key);
+  return it != e.end() && it->is_number();
+}
+
+// The run's own 95% interval of the median ns_per_item: on the median
+// aggregate, else in the entry's rcbench summary.
+std::optional<Interval> interval_of(const nlohmann::json& e) {
+  if (is_number(e, "ns_per_item_ci95_low") && is_number(e, "ns_per_item_ci95_high"))
+    return Interval{e["ns_per_item_ci95_low"].get<double>(), e["ns_per_item_ci95_high"].get<double>()};
+  using P = nlohmann::json::json_pointer;
+  const P low("/rcbench/summary/ns_per_item_ci95_low"), high("/rcbench/summary/ns_per_item_ci95_high");
+  if (e.contains(low) && e.contains(high) && e.at(low).is_number() && e.at(high).is_number())
+    return Interval{e.at(low).get<double>(), e.at(high).get<double>()};
+  return std::nullopt;
+}
+
+// Instructions per iteration of one repetition of an instruction-count file.
+std::optional<double> instructions_per_iteration(const nlohmann::json& e) {
+  if (is_number(e, "instructions_per_iteration")) return e["instructions_per_iteration"].get<double>();
+  if (is_number(e, "instructions") && is_number(e, "iterations") && e["iterations"].get<double>() > 0)
+    return e["instructions"].get<double>() / e["iterations"].get<double>();
+  // Files written before the counters existed held the count in real_time,
+  // with time_unit "s" so that nothing scaled it.
+  if (e.value("time_unit", "") == "s" && is_number(e, "real_time")) return e["real_time"].get<double>();
+  return std::nullopt;
+}
+
+// Opens a path that must be a readable regular file, or says why not.
+std::string read_whole(const std::string& path, const std::string& who) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found) throw UsageError(who + " does not exist");
+  if (ec) throw UsageError(who + " cannot be read: " + ec.message());
+  if (fs::is_directory(st))
+    throw UsageError(who + " is a directory, not a results file (give the JSON file `rcbench run --out` wrote)");
+  if (!fs::is_regular_file(st)) throw UsageError(who + " is not a regular file, so not a results file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError(who + " cannot be read: " + std::strerror(errno));
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw UsageError(who + " cannot be read: " + std::strerror(errno));
+  return text;
 }
 
 }  // namespace
@@ -82,12 +141,10 @@ const char* to_string(Verdict v) {
 
 ResultsFile load_results(const std::string& path, const char* role) {
   const std::string who = std::string(role) + " '" + path + "'";
-  if (!std::filesystem::exists(path)) throw UsageError(who + " does not exist");
-  std::ifstream in(path);
-  if (!in) throw UsageError(who + " cannot be read");
+  const std::string text = read_whole(path, who);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw UsageError(who + " is not a results file: not JSON (" + e.what() + ")");
   }
@@ -99,47 +156,72 @@ ResultsFile load_results(const std::string& path, const char* role) {
   const nlohmann::json context = j.value("context", nlohmann::json::object());
   f.contexts = {context};
   f.metric = "time";
-  if (context.contains("rcbench") && context["rcbench"].is_object())
-    f.metric = context["rcbench"].value("metric", "time");
+  const bool rcbench_file = context.contains("rcbench") && context["rcbench"].is_object();
+  if (rcbench_file) f.metric = context["rcbench"].value("metric", "time");
+  const bool instructions = f.metric == "instructions";
   const std::string counter = per_item_counter(f.metric);
 
   std::map<std::string, std::size_t> index;
   std::map<std::string, bool> all_have_counter;
+  std::map<std::string, Interval> intervals;
   for (const auto& e : j["benchmarks"]) {
-    if (!e.is_object() || !e.contains("name")) continue;
-    // Aggregates (mean, median, stddev, cv) are summaries, not samples.
-    if (e.value("run_type", "iteration") != "iteration") continue;
+    if (!e.is_object() || !e.contains("name") || !e["name"].is_string()) continue;
     const std::string name = e.value("run_name", e["name"].get<std::string>());
+    // Aggregates (mean, median, stddev, cv) are summaries, not samples; the
+    // median's interval is the one thing taken from them.
+    if (e.value("run_type", "iteration") != "iteration") {
+      if (e.value("aggregate_name", "") == "median")
+        if (const auto ci = interval_of(e)) intervals[name] = *ci;
+      continue;
+    }
     auto [it, fresh] = index.emplace(name, f.benchmarks.size());
     if (fresh) {
       f.benchmarks.push_back({});
       f.benchmarks.back().name = name;
-      fill_identity(f.benchmarks.back(), e);
+      fill_identity(f.benchmarks.back(), e, rcbench_file);
       all_have_counter[name] = true;
+      if (const auto ci = interval_of(e); ci && !intervals.count(name)) intervals[name] = *ci;
     }
     BenchmarkSamples& b = f.benchmarks[it->second];
     if (e.value("error_occurred", false)) {
       if (b.error.empty()) b.error = e.value("error_message", std::string("error"));
       continue;
     }
-    if (!e.contains("real_time") || !e["real_time"].is_number())
-      throw UsageError(who + " is not a results file: benchmark '" + name + "' has no numeric real_time");
-    double per_iteration = e["real_time"].get<double>();
-    if (f.metric == "time") {
+    double per_iteration = 0;
+    if (instructions) {
+      const auto n = instructions_per_iteration(e);
+      if (!n)
+        throw UsageError(who + ": benchmark '" + name +
+                         "' has no instruction count (no instructions_per_iteration or instructions counter)");
+      per_iteration = *n;
+    } else {
+      if (!is_number(e, "real_time"))
+        throw UsageError(who + " is not a results file: benchmark '" + name + "' has no numeric real_time");
       const double scale = ns_per_unit(e.value("time_unit", "ns"));
       if (scale == 0)
         throw UsageError(who + ": benchmark '" + name + "' has unknown time_unit '" + e.value("time_unit", "") + "'");
-      per_iteration *= scale;
+      per_iteration = e["real_time"].get<double>() * scale;
     }
     b.per_iteration.push_back(per_iteration);
-    if (e.contains(counter) && e[counter].is_number())
+    ++b.repetitions;
+    if (is_number(e, counter.c_str()))
       b.per_item.push_back(e[counter].get<double>());
     else
       all_have_counter[name] = false;
   }
-  for (auto& b : f.benchmarks)
+  for (auto& b : f.benchmarks) {
     if (!all_have_counter[b.name]) b.per_item.clear();
+    // The interval describes the median of the per-item counter; without
+    // that counter it describes nothing compare judges.
+    if (const auto it = intervals.find(b.name); it != intervals.end() && !b.per_item.empty() && !instructions)
+      b.ci95 = it->second;
+  }
   return f;
+}
+
+std::string Row::label() const {
+  if (strategy.empty() || workload.empty()) return name;
+  return "strategy " + strategy + ", workload " + workload + " (" + name + ")";
 }
 
 std::size_t Comparison::count(Verdict v) const {
@@ -156,6 +238,31 @@ bool all_equal(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
 }
 
+SideCount count_of(const BenchmarkSamples& b, std::size_t samples) {
+  return {samples, b.files, b.repetitions, b.per_run};
+}
+
+// "3 repetitions", or "2 runs (20 repetitions)" when each file counts once.
+std::string describe(const SideCount& s) {
+  if (!s.per_run) return std::to_string(s.samples) + (s.samples == 1 ? " repetition" : " repetitions");
+  return std::to_string(s.samples) + (s.samples == 1 ? " run" : " runs") + " (" + std::to_string(s.repetitions) +
+         " repetitions)";
+}
+
+std::string interval_text(const Interval& i) { return "[" + fmt_value(i.low) + ", " + fmt_value(i.high) + "]"; }
+
+// What made a row's change real, in a few words.
+std::string evidence(const Row& r) {
+  std::string s = r.p ? "p = " + fmt("%.4f", *r.p) : r.test == "direct" ? "exact counts" : "";
+  if (r.base_ci && r.new_ci && !r.base_ci->overlaps(*r.new_ci)) s += (s.empty() ? "" : ", ") + std::string("95% intervals disjoint");
+  return s;
+}
+
+std::string intervals_text(const Row& r) {
+  if (!r.base_ci || !r.new_ci) return "-";
+  return interval_text(*r.base_ci) + "; " + interval_text(*r.new_ci);
+}
+
 Row judge(const BenchmarkSamples& a, const BenchmarkSamples& b, const std::string& metric, double alpha,
           double threshold) {
   Row r;
@@ -166,6 +273,12 @@ Row judge(const BenchmarkSamples& a, const BenchmarkSamples& b, const std::strin
   r.unit = std::string(metric == "instructions" ? "instructions" : "ns") + (per_item ? "/item" : "/iteration");
   r.base = per_item ? a.per_item : a.per_iteration;
   r.next = per_item ? b.per_item : b.per_iteration;
+  r.base_count = count_of(a, r.base.size());
+  r.new_count = count_of(b, r.next.size());
+  if (per_item && a.ci95 && b.ci95) {
+    r.base_ci = a.ci95;
+    r.new_ci = b.ci95;
+  }
   r.test = "none";
 
   if (!b.error.empty()) {
@@ -200,20 +313,48 @@ Row judge(const BenchmarkSamples& a, const BenchmarkSamples& b, const std::strin
     r.verdict = beyond ? moved : Verdict::same;
     return r;
   }
+  const bool intervals = r.base_ci.has_value();
   const double floor = min_attainable_p(r.base.size(), r.next.size());
-  if (floor >= alpha) {
+  const bool rank_possible = floor < alpha;
+  if (!rank_possible && !intervals) {
     r.verdict = Verdict::insufficient;
-    r.why = std::to_string(r.base.size()) + " vs " + std::to_string(r.next.size()) +
-            " repetitions: the smallest p-value possible is " + fmt("%.3g", floor);
+    const bool runs = r.base_count.per_run || r.new_count.per_run;
+    r.why = describe(r.base_count) + " vs " + describe(r.new_count) + ": the smallest p-value possible is " +
+            fmt("%.3g", floor) +
+            (runs ? "; each file counts once, so more repetitions per file cannot help: give more files per side"
+                  : "");
     return r;
   }
-  const RankTest t = mann_whitney(r.base, r.next);
-  r.p = t.p;
-  r.test = t.exact ? "exact" : "normal";
+  // Evidence that the change is real: every test that can speak must agree.
+  // The rank test where the sample sizes let it reach alpha; the runs' own
+  // 95% intervals of the median where both files carry them (disjoint
+  // intervals: both cannot hold one common median).
+  bool real = true;
+  std::vector<std::string> against;
+  if (rank_possible) {
+    const RankTest t = mann_whitney(r.base, r.next);
+    r.p = t.p;
+    r.test = t.exact ? "exact" : "normal";
+    if (!(t.p < alpha)) {
+      real = false;
+      against.push_back("p = " + fmt("%.3g", t.p) + " >= alpha " + fmt("%g", alpha));
+    }
+  } else {
+    r.test = "intervals";
+  }
+  if (intervals && r.base_ci->overlaps(*r.new_ci)) {
+    real = false;
+    against.push_back("the 95% intervals overlap (BASE " + interval_text(*r.base_ci) + ", NEW " +
+                      interval_text(*r.new_ci) + ")");
+  }
   if (!beyond)
     r.verdict = Verdict::same;
-  else
-    r.verdict = t.p < alpha ? moved : Verdict::noise;
+  else if (real)
+    r.verdict = moved;
+  else {
+    r.verdict = Verdict::noise;
+    r.why = join(against, "; ");
+  }
   return r;
 }
 
@@ -318,6 +459,50 @@ Comparison compare(const ResultsFile& base, const ResultsFile& next, const Compa
   return c;
 }
 
+namespace {
+
+std::string summary_line(const Comparison& c) {
+  return std::to_string(c.rows.size()) + " compared: " + std::to_string(c.count(Verdict::regression)) +
+         " regression(s), " + std::to_string(c.count(Verdict::improvement)) + " improvement(s), " +
+         std::to_string(c.count(Verdict::same)) + " same, " + std::to_string(c.count(Verdict::noise)) + " noise, " +
+         std::to_string(c.count(Verdict::insufficient)) + " insufficient data, " +
+         std::to_string(c.count(Verdict::failed)) + " failed; " + std::to_string(c.added.size()) + " added, " +
+         std::to_string(c.removed.size()) + " removed";
+}
+
+// The fewest samples per side at which the rank test can reach alpha.
+std::size_t samples_needed(double alpha) {
+  std::size_t n = 1;
+  while (min_attainable_p(n, n) >= alpha && n < 1000) ++n;
+  return n;
+}
+
+// What to do about rows with insufficient data, in the terms of what was
+// given: repetitions of one run, or runs (files) pooled per side.
+std::string insufficient_advice(const Comparison& c) {
+  const std::size_t need = samples_needed(c.alpha);
+  std::string s = "insufficient data never fails the comparison; at alpha " + fmt("%g", c.alpha) +
+                  " a rank test needs at least " + std::to_string(need) + " samples per side";
+  const Row* row = nullptr;
+  for (const auto& r : c.rows)
+    if (r.verdict == Verdict::insufficient && !r.base.empty() && !r.next.empty()) {
+      row = &r;
+      break;
+    }
+  if (!row) return s;
+  const auto side = [&](const char* who, const SideCount& n) -> std::string {
+    if (n.per_run)
+      return std::string(who) + " had " + std::to_string(n.samples) + " file(s) (" + std::to_string(n.repetitions) +
+             " repetitions, each file counting once by its median)" +
+             (n.samples < need ? ": give it at least " + std::to_string(need) + " files, runs taken alternately" : "");
+    return std::string(who) + " had " + std::to_string(n.samples) + " repetition(s)" +
+           (n.samples < need ? ": run it with -r " + std::to_string(std::max<std::size_t>(need, 10)) : "");
+  };
+  return s + "; " + side("BASE", row->base_count) + "; " + side("NEW", row->new_count);
+}
+
+}  // namespace
+
 std::string format_table(const Comparison& c) {
   std::ostringstream out;
   const bool instr = c.metric == "instructions";
@@ -330,10 +515,15 @@ std::string format_table(const Comparison& c) {
 
   std::size_t w = 9;
   for (const auto& r : c.rows) w = std::max(w, r.name.size());
-  char line[512];
-  std::snprintf(line, sizeof line, "%-*s  %12s  %12s  %-18s  %8s  %8s  %7s  %s\n", static_cast<int>(w), "benchmark", "base",
-                "new", "unit", "change", "p", "n", "verdict");
-  out << line;
+  // The intervals column only when some file carries intervals, so tables
+  // of older files read as before.
+  const bool any_ci = std::any_of(c.rows.begin(), c.rows.end(), [](const Row& r) { return r.base_ci.has_value(); });
+  char line[1024];
+  // The verdict is padded for the intervals column; no trailing blanks without it.
+  const auto trimmed = [](std::string text) { return text.erase(text.find_last_not_of(' ') + 1) + "\n"; };
+  std::snprintf(line, sizeof line, "%-*s  %12s  %12s  %-18s  %8s  %8s  %7s  %-17s%s", static_cast<int>(w), "benchmark",
+                "base", "new", "unit", "change", "p", "n", "verdict", any_ci ? "  95% intervals (base; new)" : "");
+  out << trimmed(line);
   for (const auto& r : c.rows) {
     const bool has_values = !r.base.empty() && !r.next.empty() && r.base_median > 0;
     const std::string p = r.p ? fmt("%.4f", *r.p) : (r.test == "direct" ? "exact" : "-");
@@ -341,11 +531,13 @@ std::string format_table(const Comparison& c) {
     std::string verdict = to_string(r.verdict);
     if (r.verdict == Verdict::regression || r.verdict == Verdict::failed)
       std::transform(verdict.begin(), verdict.end(), verdict.begin(), [](unsigned char ch) { return std::toupper(ch); });
-    std::snprintf(line, sizeof line, "%-*s  %12s  %12s  %-18s  %8s  %8s  %7s  %s\n", static_cast<int>(w), r.name.c_str(),
-                  r.base.empty() ? "-" : fmt_value(r.base_median).c_str(),
+    const std::string cis = !any_ci ? "" : "  " + intervals_text(r);
+    std::snprintf(line, sizeof line, "%-*s  %12s  %12s  %-18s  %8s  %8s  %7s  %-17s%s", static_cast<int>(w),
+                  r.name.c_str(), r.base.empty() ? "-" : fmt_value(r.base_median).c_str(),
                   r.next.empty() ? "-" : fmt_value(r.new_median).c_str(), r.unit.c_str(),
-                  has_values ? fmt("%+.1f%%", 100 * r.change).c_str() : "-", p.c_str(), n.c_str(), verdict.c_str());
-    out << line;
+                  has_values ? fmt("%+.1f%%", 100 * r.change).c_str() : "-", p.c_str(), n.c_str(), verdict.c_str(),
+                  cis.c_str());
+    out << trimmed(line);
   }
   for (const auto& name : c.added) out << "added (only in NEW, not judged):    " << name << "\n";
   for (const auto& name : c.removed) out << "removed (only in BASE, not judged): " << name << "\n";
@@ -353,26 +545,77 @@ std::string format_table(const Comparison& c) {
   out << "\n";
   for (const auto& r : c.rows) {
     if (r.verdict == Verdict::regression)
-      out << "REGRESSION: strategy " << r.strategy << ", workload " << r.workload << " (" << r.name << "): "
+      out << "REGRESSION: " << r.label() << ": "
           << fmt_value(r.base_median) << " -> " << fmt_value(r.new_median) << " " << r.unit << ", "
-          << fmt("%+.1f%%", 100 * r.change) << (r.p ? ", p = " + fmt("%.4f", *r.p) : std::string(", exact counts"))
+          << fmt("%+.1f%%", 100 * r.change) << ", " << evidence(r)
           << "\n";
     else if (r.verdict == Verdict::failed)
       out << "FAILED: " << r.name << ": " << r.why << "\n";
     else if (!r.why.empty())
       out << "note: " << r.name << ": " << to_string(r.verdict) << ": " << r.why << "\n";
   }
-  if (c.count(Verdict::insufficient) > 0)
-    out << "note: insufficient data never fails the comparison; at alpha " << fmt("%g", c.alpha)
-        << " a rank test needs at least 4 repetitions per side (run with -r 10 for a useful answer)\n";
+  if (c.count(Verdict::insufficient) > 0) out << "note: " << insufficient_advice(c) << "\n";
   if (c.count(Verdict::noise) > 0)
     out << "note: noise = a change beyond the threshold that the rank test cannot tell from the spread; "
            "rerun with more runs of each side, taken alternately (see docs/regressions.md)\n";
   for (const auto& n : c.notes) out << "note: " << n << "\n";
-  out << c.rows.size() << " compared: " << c.count(Verdict::regression) << " regression(s), "
-      << c.count(Verdict::improvement) << " improvement(s), " << c.count(Verdict::same) << " same, "
-      << c.count(Verdict::noise) << " noise, " << c.count(Verdict::insufficient) << " insufficient data, "
-      << c.count(Verdict::failed) << " failed; " << c.added.size() << " added, " << c.removed.size() << " removed\n";
+  out << summary_line(c) << "\n";
+  return out.str();
+}
+
+namespace {
+
+nlohmann::json side_json(const std::vector<double>& values, double med, const SideCount& n,
+                         const std::optional<Interval>& ci) {
+  return {{"n", values.size()},
+          {"samples_are", n.per_run ? "runs" : "repetitions"},
+          {"files", n.files},
+          {"repetitions", n.repetitions},
+          {"median", med},
+          {"ci95", ci ? nlohmann::json::array({ci->low, ci->high}) : nlohmann::json(nullptr)},
+          {"values", values}};
+}
+
+// A table cell: pipes would end the cell, newlines the row.
+std::string md_cell(std::string s) {
+  std::string out;
+  for (const char ch : s) {
+    if (ch == '|')
+      out += "\\|";
+    else if (ch == '\n')
+      out += ' ';
+    else
+      out += ch;
+  }
+  return out;
+}
+
+
+}  // namespace
+
+std::string format_markdown(const Comparison& c) {
+  std::ostringstream out;
+  const bool instr = c.metric == "instructions";
+  out << "| benchmark | base | new | change | 95% intervals (base; new) | verdict | why |\n"
+      << "|---|---:|---:|---:|---|---|---|\n";
+  for (const auto& r : c.rows) {
+    const bool has_values = !r.base.empty() && !r.next.empty() && r.base_median > 0;
+    std::string verdict = to_string(r.verdict);
+    if (r.verdict == Verdict::regression || r.verdict == Verdict::failed) verdict = "**" + verdict + "**";
+    const std::string why = r.why.empty() ? evidence(r) : r.why;
+    const auto value = [&](bool present, double v) { return present ? fmt_value(v) + " " + r.unit : std::string("–"); };
+    out << "| `" << md_cell(r.name) << "` | " << md_cell(value(!r.base.empty(), r.base_median)) << " | "
+        << md_cell(value(!r.next.empty(), r.new_median)) << " | "
+        << (has_values ? fmt("%+.1f%%", 100 * r.change) : std::string("–")) << " | "
+        << md_cell(r.base_ci ? intervals_text(r) : std::string("–")) << " | " << verdict << " | "
+        << md_cell(why.empty() ? "–" : why) << " |\n";
+  }
+  for (const auto& name : c.added) out << "| `" << md_cell(name) << "` | – | – | – | – | added | only in NEW, not judged |\n";
+  for (const auto& name : c.removed)
+    out << "| `" << md_cell(name) << "` | – | – | – | – | removed | only in BASE, not judged |\n";
+  out << "\n**" << (c.exit_status() == kExitOk ? "PASS" : "FAIL") << "** (" << (instr ? "instructions" : "wall time")
+      << ", threshold " << fmt("%g", 100 * c.threshold) << "%, alpha " << fmt("%g", c.alpha)
+      << "): " << summary_line(c) << "\n";
   return out.str();
 }
 
@@ -383,8 +626,8 @@ nlohmann::json to_json(const Comparison& c) {
                        {"strategy", r.strategy},
                        {"workload", r.workload},
                        {"unit", r.unit},
-                       {"base", {{"n", r.base.size()}, {"median", r.base_median}, {"values", r.base}}},
-                       {"new", {{"n", r.next.size()}, {"median", r.new_median}, {"values", r.next}}},
+                       {"base", side_json(r.base, r.base_median, r.base_count, r.base_ci)},
+                       {"new", side_json(r.next, r.new_median, r.new_count, r.new_ci)},
                        {"change", r.change},
                        {"p_value", r.p ? nlohmann::json(*r.p) : nlohmann::json(nullptr)},
                        {"test", r.test},
@@ -436,12 +679,18 @@ ResultsFile pool(const std::vector<ResultsFile>& files, bool one_value_per_file)
     for (BenchmarkSamples b : f.benchmarks) {
       collapse(b.per_item);
       collapse(b.per_iteration);
+      b.per_run = one_value_per_file;
       auto [it, fresh] = index.emplace(b.name, side.benchmarks.size());
       if (fresh) {
         side.benchmarks.push_back(std::move(b));
         continue;
       }
       BenchmarkSamples& into = side.benchmarks[it->second];
+      into.files += b.files;
+      into.repetitions += b.repetitions;
+      // One run's interval of its median says nothing about the median of
+      // several runs' medians.
+      into.ci95.reset();
       // The per-item counter serves only if every file had it.
       if (into.per_item.empty() || b.per_item.empty())
         into.per_item.clear();
@@ -457,14 +706,18 @@ ResultsFile pool(const std::vector<ResultsFile>& files, bool one_value_per_file)
 int cmd_compare(const std::string& base_path, const std::string& new_path, const CompareOptions& opt) {
   if (!(opt.alpha > 0 && opt.alpha < 1)) throw UsageError("--alpha must lie between 0 and 1 (such as 0.05)");
   if (opt.threshold && !(*opt.threshold >= 0)) throw UsageError("--threshold must not be negative");
+  if (opt.format != "console" && opt.format != "json" && opt.format != "md")
+    throw UsageError("bad --format '" + opt.format + "' (valid: console, json, md)");
   const std::vector<ResultsFile> base_files = load_side(base_path, "BASE"), new_files = load_side(new_path, "NEW");
   // Several runs per side: the run is the unit (see compare.h).
   const bool per_run = base_files.size() > 1 || new_files.size() > 1;
   const ResultsFile base = pool(base_files, per_run);
   const ResultsFile next = pool(new_files, per_run);
   const Comparison c = compare(base, next, opt);
-  if (opt.json)
+  if (opt.format == "json")
     std::printf("%s\n", to_json(c).dump(2).c_str());
+  else if (opt.format == "md")
+    std::fputs(format_markdown(c).c_str(), stdout);
   else
     std::fputs(format_table(c).c_str(), stdout);
   return c.exit_status();

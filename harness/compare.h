@@ -9,8 +9,11 @@
 // repetition on both sides has it (per item, so it does not depend on the
 // time unit or the iteration count Google Benchmark chose), else
 // `real_time` in nanoseconds per iteration. For instruction-count files
-// (context.rcbench.metric == "instructions"): `instructions_per_item`, else
-// `real_time` (which those files fill with instructions per iteration).
+// (context.rcbench.metric == "instructions"): the `instructions_per_item`
+// counter, else `instructions_per_iteration`; never real_time, which holds
+// the wall time under valgrind. (Files written before that change, with
+// time_unit "s" and no instructions_per_iteration, held instructions per
+// iteration in real_time; they are still read that way.)
 //
 // The verdict, with change = median(NEW) / median(BASE) - 1:
 //   regression   change > +threshold and Mann-Whitney p < alpha
@@ -21,6 +24,13 @@
 //                (smallest attainable p = 2 / C(n1 + n2, n1): at alpha 0.05 that
 //                takes 4 per side, or 3 against 5); never fails
 //   failed       NEW's run of it reported an error (checksum, leak): fails
+// Where both sides carry a distribution-free 95% interval of the median
+// (ns_per_item_ci95_low/high on the median aggregate, one file per side),
+// the evidence must also agree with it: a change beyond the threshold is a
+// regression or improvement only if the two intervals do not overlap (and,
+// where the rank test can reach alpha, p < alpha too); overlapping
+// intervals make it noise. With too few repetitions for the rank test,
+// disjoint intervals alone decide. docs/regressions.md says why.
 // Instruction counts repeat exactly single-threaded, so when every
 // repetition on each side has the same count (one repetition each, usually)
 // they are compared directly on the threshold alone, no rank test.
@@ -34,7 +44,9 @@
 // them see a shift between two runs as significant however it arose.
 //
 // Exit status: 0 nothing regressed, 1 a regression or a failure, 2 bad input
-// (missing file, not a results file, different metrics, nothing in common).
+// (a missing, unreadable or directory path on either side, in any of its
+// comma-separated files; not a results file; different metrics; nothing in
+// common; an unknown --format).
 
 #include <cstddef>
 #include <optional>
@@ -48,7 +60,7 @@ namespace rcb {
 struct CompareOptions {
   double alpha = 0.05;
   std::optional<double> threshold;  // a fraction (0.05 = 5%); unset: the metric's default
-  bool json = false;                // JSON on stdout instead of the table
+  std::string format = "console";   // "console" (the table), "json" (for scripts), "md" (for a pull request)
 };
 
 // Defaults, each with its reason.
@@ -59,13 +71,25 @@ struct CompareOptions {
 inline constexpr double kTimeThreshold = 0.05;
 inline constexpr double kInstructionsThreshold = 0.01;
 
+// A 95% confidence interval of a median, in the per-item unit.
+struct Interval {
+  double low = 0, high = 0;
+  [[nodiscard]] bool overlaps(const Interval& o) const { return low <= o.high && o.low <= high; }
+};
+
 // One benchmark's repetitions, as read from a results file.
 struct BenchmarkSamples {
   std::string name;
-  std::string strategy, workload;  // from the rcbench block, else parsed from the name
+  std::string strategy, workload;  // from the rcbench block, or from an rcbench-shaped name; else empty
   std::vector<double> per_item;     // the per-item counter; empty unless every repetition has it
-  std::vector<double> per_iteration;  // real_time: ns per iteration, or instructions per iteration
+  std::vector<double> per_iteration;  // ns per iteration, or instructions per iteration
   std::string error;                // set when a repetition failed
+  // The run's own interval of median(per_item), from the median aggregate;
+  // absent in files without one, and after pooling several files.
+  std::optional<Interval> ci95;
+  std::size_t files = 1;         // how many results files these samples came from
+  std::size_t repetitions = 0;  // repetitions read, over all those files
+  bool per_run = false;         // each value is one file's median (pooled sides), not a repetition
 };
 
 struct ResultsFile {
@@ -90,15 +114,27 @@ struct ResultsFile {
 enum class Verdict { regression, improvement, same, noise, insufficient, failed, base_failed };
 [[nodiscard]] const char* to_string(Verdict v);
 
+// What one side of a row was built from: `samples` values for the test,
+// each a repetition or (files > 1) one file's median of `repetitions`.
+struct SideCount {
+  std::size_t samples = 0, files = 1, repetitions = 0;
+  bool per_run = false;
+};
+
 struct Row {
   std::string name, strategy, workload;
   std::string unit;  // "ns/item", "ns/iteration", "instructions/item", "instructions/iteration"
   std::vector<double> base, next;
+  SideCount base_count, new_count;
+  std::optional<Interval> base_ci, new_ci;  // only when both sides have one
   double base_median = 0, new_median = 0, change = 0;
   std::optional<double> p;  // absent: direct comparison or no test possible
   std::string test;         // "exact", "normal", "direct", "none"
   Verdict verdict = Verdict::same;
-  std::string why;          // for failed / insufficient data
+  std::string why;          // for failed / insufficient data / noise
+  // "strategy S, workload W (name)", or the name alone when the file does
+  // not say (Google Benchmark's own files).
+  [[nodiscard]] std::string label() const;
 };
 
 struct Comparison {
@@ -117,5 +153,8 @@ struct Comparison {
 
 [[nodiscard]] std::string format_table(const Comparison& c);
 [[nodiscard]] nlohmann::json to_json(const Comparison& c);
+// A GitHub-flavoured Markdown table and a one-line summary, to paste into a
+// pull request.
+[[nodiscard]] std::string format_markdown(const Comparison& c);
 
 }  // namespace rcb

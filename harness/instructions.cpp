@@ -156,6 +156,7 @@ const std::vector<std::string>& counting_environment() {
 struct Count {
   std::uint64_t ir = 0;
   std::uint64_t iterations = 0, items_per_thread = 0;
+  double seconds = 0;  // wall time of the counted iterations' timed regions, under valgrind
   std::string checksum;
 };
 
@@ -199,6 +200,7 @@ Count count_once(const RunOptions& opt, const std::string& exe, const std::strin
   n.iterations = reply.at("iterations").get<std::uint64_t>();
   n.items_per_thread = reply.at("items_per_thread").get<std::uint64_t>();
   n.checksum = reply.at("checksum").get<std::string>();
+  n.seconds = reply.value("seconds", 0.0);
   const auto pid = reply.at("pid").get<long>();
   const fs::path file = dir / ("callgrind." + std::to_string(pid));
   const auto ir = callgrind_total_ir(file.string());
@@ -232,7 +234,12 @@ int count_cell(Size size, int iterations) {
   // first-touch faults; it is not the steady state being compared.
   check(team.iterate());
   team.count_instructions(true);
-  for (int i = 0; i < iterations; ++i) check(team.iterate());
+  double seconds = 0;
+  for (int i = 0; i < iterations; ++i) {
+    const IterationResult r = team.iterate();
+    check(r);
+    seconds += r.seconds;
+  }
   team.count_instructions(false);
   const std::uint64_t items = team.items_per_thread(), expected = team.expected_checksum();
   const RunTotals totals = team.finish();
@@ -241,6 +248,7 @@ int count_cell(Size size, int iterations) {
   std::printf("%s\n", nlohmann::json{{"iterations", iterations},
                                      {"items_per_thread", items},
                                      {"checksum", hex(expected)},
+                                     {"seconds", seconds},
                                      {"pid", static_cast<long>(getpid())}}
                           .dump()
                           .c_str());
@@ -357,10 +365,11 @@ int cmd_run_instructions(const RunOptions& opt_in) {
         {"iterations", opt.iterations},
         {"warmup_iterations", 1}}},
       {"formulas",
-       {{"real_time", "callgrind Ir of the timed region per counted iteration: instructions, not time "
-                      "(time_unit is \"s\" only so that readers apply no unit scaling)"},
-        {"cpu_time", "the same as real_time"},
+       {{"real_time", "wall ns per counted iteration of the timed region, under valgrind (tens of times slower "
+                      "than native: not a speed to compare with a wall-time run)"},
+        {"cpu_time", "0: not measured (the worker's CPU time under valgrind would say nothing more)"},
         {"instructions_per_item", "instructions / (iterations * items_per_thread)"},
+        {"instructions_per_iteration", "instructions / iterations"},
         {"instructions", "callgrind Ir over all counted iterations"},
         {"timed_region", "what wall time measures: the worker from t0 to t1, safepoint included"}}},
       {"notes", notes}};
@@ -408,11 +417,15 @@ int cmd_run_instructions(const RunOptions& opt_in) {
       r.threads = 1;
       r.repetition_index = rep;
       r.repetitions = opt.repetitions;
-      r.time_unit = benchmark::kSecond;  // multiplier 1: real_time = Ir / iterations, unscaled
-      r.real_accumulated_time = static_cast<double>(last.ir);
-      r.cpu_accumulated_time = static_cast<double>(last.ir);
+      // Times are times, counts are counters: readers that scale real_time
+      // by time_unit get the (valgrind) wall time, never a count.
+      r.time_unit = benchmark::kNanosecond;
+      r.real_accumulated_time = last.seconds;
+      r.cpu_accumulated_time = 0;
       const double items = static_cast<double>(last.iterations) * static_cast<double>(last.items_per_thread);
       r.counters["instructions_per_item"] = static_cast<double>(last.ir) / items;
+      r.counters["instructions_per_iteration"] =
+          static_cast<double>(last.ir) / static_cast<double>(last.iterations);
       r.counters["instructions"] = static_cast<double>(last.ir);
       r.counters["items_per_thread"] = static_cast<double>(last.items_per_thread);
       r.counters["checksum_ok"] = 1.0;

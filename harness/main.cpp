@@ -127,7 +127,11 @@ int main(int argc, char** argv) {
                   "smallest change in percent that counts, such as 5 or 5% (default: 5 for wall time, 1 for "
                   "instructions)");
   cmp->add_option("--alpha", cmp_opt.alpha, "significance level of the Mann-Whitney U test")->capture_default_str();
-  cmp->add_flag("--json", cmp_opt.json, "print the comparison as JSON instead of the table");
+  cmp->add_option("--format", cmp_opt.format,
+                  "console (the table), json (for scripts) or md (a Markdown table for a pull request)")
+      ->capture_default_str();
+  bool cmp_json = false;
+  cmp->add_flag("--json", cmp_json, "the same as --format json");
 
   try {
     app.parse(argc, argv);
@@ -145,6 +149,9 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("env")) return rcb::cmd_env(env_json);
     if (app.got_subcommand("compare")) {
       if (!cmp_threshold.empty()) cmp_opt.threshold = parse_percent(cmp_threshold, "--threshold");
+      if (cmp_json && cmp->count("--format") > 0 && cmp_opt.format != "json")
+        throw rcb::UsageError("--json and --format " + cmp_opt.format + " contradict each other: give one");
+      if (cmp_json) cmp_opt.format = "json";
       return rcb::cmd_compare(cmp_base, cmp_new, cmp_opt);
     }
     if (size != "quick" && size != "full") throw rcb::UsageError("bad --size '" + size + "' (valid: quick, full)");

@@ -12,6 +12,8 @@
 #   --rcbench PATH    the rcbench to run (default: $RCBENCH, else build/release/harness/rcbench)
 #   --baseline FILE   default: results/baseline/instructions-quick.json
 #   --out FILE        where this run's counts go (default: build/ci-gate/instructions-quick.json)
+#   --md FILE         also write the comparison as a Markdown table (for a pull request or a
+#                     CI job summary such as $GITHUB_STEP_SUMMARY)
 #
 # Builds nothing. Exit status: 0 nothing regressed (added or removed cells,
 # and cells whose counts do not repeat, are reported but pass); 1 a
@@ -24,6 +26,7 @@ rcbench=${RCBENCH:-$root/build/release/harness/rcbench}
 baseline=$root/results/baseline/instructions-quick.json
 out=$root/build/ci-gate/instructions-quick.json
 update=0
+md=
 
 usage() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; }
 
@@ -33,6 +36,7 @@ while [ $# -gt 0 ]; do
     --rcbench) rcbench=${2:?--rcbench needs a path}; shift ;;
     --baseline) baseline=${2:?--baseline needs a file}; shift ;;
     --out) out=${2:?--out needs a file}; shift ;;
+    --md) md=${2:?--md needs a file}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "ci-gate: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -81,6 +85,11 @@ esac
 echo
 "$rcbench" compare "$baseline" "$out"
 status=$?
+if [ -n "$md" ] && [ "$status" -le 1 ]; then
+  # The same judgement again, as Markdown; compare reads files only, so it is cheap.
+  mkdir -p "$(dirname "$md")"
+  "$rcbench" compare --format md "$baseline" "$out" >"$md"
+fi
 echo
 case $status in
   0) echo "ci-gate: PASS (no instruction-count regression against $(basename "$baseline"))" ;;

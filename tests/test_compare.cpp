@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 
 #include "harness/callgrind.h"
@@ -230,8 +231,11 @@ TEST(CompareVerdict, FailureInNewFailsFailureInBaseDoesNot) {
   EXPECT_EQ(c.rows[0].verdict, Verdict::failed);
   EXPECT_EQ(c.exit_status(), kExitFailed);
 
-  base.benchmarks[0] = {"a", "", "", {}, {}, "teardown failed"};
-  next.benchmarks[0] = {"a", "", "", around(1, 5), around(1, 5), ""};
+  base.benchmarks[0] = BenchmarkSamples{};
+  base.benchmarks[0].name = "a";
+  base.benchmarks[0].error = "teardown failed";
+  next.benchmarks[0].error.clear();
+  next.benchmarks[0].per_item = next.benchmarks[0].per_iteration = around(1, 5);
   const auto d = compare(base, next, {});
   EXPECT_EQ(d.rows[0].verdict, Verdict::base_failed);
   EXPECT_EQ(d.exit_status(), kExitOk);
@@ -388,6 +392,292 @@ TEST_F(LoadResults, InstructionFilesKeepRealTimeUnscaled) {
   EXPECT_EQ(f.benchmarks[0].per_item, (std::vector<double>{10.00035}));
   EXPECT_EQ(f.benchmarks[0].workload, "a");  // parsed from the name
   EXPECT_EQ(f.benchmarks[0].strategy, "b");
+}
+
+TEST_F(LoadResults, ADirectoryIsBadInputOnEitherSideAndInAnyPooledFile) {
+  const std::string good = write("good.json", R"({"context": {}, "benchmarks": []})");
+  const std::string folder = (dir_ / "a-folder").string();
+  std::filesystem::create_directories(folder);
+  EXPECT_NE(load_error(folder).find("is a directory"), std::string::npos) << load_error(folder);
+  EXPECT_THROW((void)load_side(good + "," + folder, "NEW"), UsageError);
+  EXPECT_THROW((void)load_side(folder + "," + good, "BASE"), UsageError);
+  // UsageError is exit 2 in main: bad input, not "a regression" (1).
+  EXPECT_THROW((void)cmd_compare(good, folder, {}), UsageError);
+  EXPECT_THROW((void)cmd_compare(folder, good + "," + good, {}), UsageError);
+}
+
+TEST_F(LoadResults, AnUnreadableFileIsBadInput) {
+  const std::string locked = write("locked.json", R"({"context": {}, "benchmarks": []})");
+  std::filesystem::permissions(locked, std::filesystem::perms::none);
+  if (std::ifstream(locked).good()) GTEST_SKIP() << "running as root: permissions do not stop reading";
+  EXPECT_NE(load_error(locked).find("cannot be read"), std::string::npos) << load_error(locked);
+  EXPECT_THROW((void)load_side(write("ok.json", R"({"context": {}, "benchmarks": []})") + "," + locked, "NEW"),
+               UsageError);
+}
+
+// A results file of `rcbench run`'s shape: `reps` repetitions of one
+// benchmark with ns_per_item `values`, and optionally the median
+// aggregate's interval.
+std::string time_results(const std::vector<double>& values, std::optional<Interval> ci = std::nullopt) {
+  nlohmann::json benchmarks = nlohmann::json::array();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    benchmarks.push_back({{"name", "w/s/threads:1"}, {"run_name", "w/s/threads:1"}, {"run_type", "iteration"},
+                          {"repetitions", values.size()}, {"repetition_index", i}, {"iterations", 10},
+                          {"real_time", values[i] * 1000}, {"time_unit", "ns"}, {"ns_per_item", values[i]},
+                          {"rcbench", {{"strategy", "s"}, {"workload", "w"}}}});
+  nlohmann::json median{{"name", "w/s/threads:1_median"}, {"run_name", "w/s/threads:1"}, {"run_type", "aggregate"},
+                        {"aggregate_name", "median"}, {"real_time", 0}, {"time_unit", "ns"}};
+  if (ci) {
+    median["ns_per_item_ci95_low"] = ci->low;
+    median["ns_per_item_ci95_high"] = ci->high;
+  }
+  benchmarks.push_back(median);
+  return nlohmann::json{{"context", {{"rcbench", {{"metric", "time"}}}}}, {"benchmarks", benchmarks}}.dump();
+}
+
+CompareOptions in_format(const char* format) {
+  CompareOptions o;
+  o.format = format;
+  return o;
+}
+
+std::string captured_compare(const std::string& base, const std::string& next, const CompareOptions& opt,
+                             int* status = nullptr) {
+  ::testing::internal::CaptureStdout();
+  int rc = -1;
+  try {
+    rc = cmd_compare(base, next, opt);
+  } catch (...) {
+    (void)::testing::internal::GetCapturedStdout();
+    throw;
+  }
+  if (status) *status = rc;
+  return ::testing::internal::GetCapturedStdout();
+}
+
+using ComparePooledAdvice = TempDir;
+
+TEST_F(ComparePooledAdvice, CountsAndAdviceDescribeWhatWasPooled) {
+  // Two files of 10 repetitions per side: 2 samples per side for the test
+  // (one per run), from 20 repetitions each; no rank test can reach 0.05.
+  const std::string b1 = write("b1.json", time_results(around(100, 10)));
+  const std::string b2 = write("b2.json", time_results(around(101, 10)));
+  const std::string n1 = write("n1.json", time_results(around(130, 10)));
+  const std::string n2 = write("n2.json", time_results(around(131, 10)));
+  const std::string out = captured_compare(b1 + "," + b2, n1 + "," + n2, {});
+  EXPECT_NE(out.find("2 runs (20 repetitions) vs 2 runs (20 repetitions)"), std::string::npos) << out;
+  EXPECT_NE(out.find("BASE had 2 file(s) (20 repetitions"), std::string::npos) << out;
+  EXPECT_NE(out.find("at least 4 files"), std::string::npos) << out;
+  EXPECT_EQ(out.find("2 vs 2 repetitions"), std::string::npos) << out;
+  EXPECT_EQ(out.find("-r 10"), std::string::npos) << out;  // more repetitions per file cannot help
+
+  // Per side: one file of 10 against two files is 1 run against 2.
+  const std::string mixed = captured_compare(b1, n1 + "," + n2, {});
+  EXPECT_NE(mixed.find("BASE had 1 file(s) (10 repetitions"), std::string::npos) << mixed;
+  EXPECT_NE(mixed.find("NEW had 2 file(s) (20 repetitions"), std::string::npos) << mixed;
+
+  // One file per side: repetitions, and the advice is -r.
+  const std::string single = captured_compare(write("b3.json", time_results({100, 101, 99})),
+                                              write("n3.json", time_results({130, 131, 129})), {});
+  EXPECT_NE(single.find("3 repetitions vs 3 repetitions"), std::string::npos) << single;
+  EXPECT_NE(single.find("run it with -r 10"), std::string::npos) << single;
+}
+
+TEST_F(ComparePooledAdvice, JsonSaysWhatEachSampleIs) {
+  const std::string b = write("b.json", time_results(around(100, 10)));
+  const std::string n = write("n.json", time_results(around(100, 10)));
+  const auto j = nlohmann::json::parse(captured_compare(b + "," + b, n + "," + n + "," + n, in_format("json")));
+  const auto& row = j["benchmarks"][0];
+  EXPECT_EQ(row["base"]["samples_are"], "runs");
+  EXPECT_EQ(row["base"]["n"], 2);
+  EXPECT_EQ(row["base"]["repetitions"], 20);
+  EXPECT_EQ(row["new"]["n"], 3);
+  EXPECT_EQ(row["new"]["files"], 3);
+  EXPECT_EQ(row["new"]["repetitions"], 30);
+}
+
+// --- Google Benchmark's own files --------------------------------------------
+
+std::string data(const std::string& name) {
+  return (std::filesystem::path(__FILE__).parent_path() / "data" / name).string();
+}
+
+TEST(GoogleBenchmarkFiles, RegressionLinesNameTheBenchmarkNotEmptyStrategies) {
+  ResultsFile base = load_results(data("gbench-own.json"), "BASE");
+  ASSERT_EQ(base.benchmarks.size(), 2u);
+  for (const auto& b : base.benchmarks) {
+    EXPECT_EQ(b.strategy, "") << b.name;  // "BM_copy/64/threads:2" is not <workload>/<strategy>/threads:<n>
+    EXPECT_EQ(b.workload, "") << b.name;
+  }
+  ResultsFile next = base;
+  for (auto* f : {&base, &next})
+    for (auto& b : f->benchmarks) b.per_iteration = around(b.per_iteration.front() * (f == &next ? 1.3 : 1.0), 8);
+  const std::string table = format_table(compare(base, next, {}));
+  EXPECT_NE(table.find("REGRESSION: BM_copy/64: "), std::string::npos) << table;
+  EXPECT_NE(table.find("REGRESSION: BM_copy/64/threads:2: "), std::string::npos) << table;
+  EXPECT_EQ(table.find("strategy ,"), std::string::npos) << table;
+}
+
+// --- output formats ------------------------------------------------------------
+
+TEST(CompareFormat, MarkdownIsATableWithASummary) {
+  int status = -1;
+  const std::string md = captured_compare(data("instructions-base.json"), data("instructions-atomic-slower.json"),
+                                          in_format("md"), &status);
+  EXPECT_EQ(status, kExitFailed);
+  EXPECT_EQ(md.rfind("| benchmark | base | new | change | 95% intervals (base; new) | verdict | why |\n", 0), 0u) << md;
+  EXPECT_NE(md.find("|---|"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `shared_list/atomic/threads:1` | 12.00 instructions/item | 12.60 instructions/item | +5.0% | – "
+                    "| **regression** | exact counts |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| `shared_list/newcomer/threads:1` | – | – | – | – | added |"), std::string::npos) << md;
+  EXPECT_NE(md.find("\n**FAIL** (instructions, threshold 1%, alpha 0.05): 2 compared: 1 regression(s)"),
+            std::string::npos)
+      << md;
+  // Every table row has the header's seven cells.
+  std::istringstream lines(md);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("|", 0) != 0) continue;
+    EXPECT_EQ(std::count(line.begin(), line.end(), '|'), 8) << line;
+  }
+}
+
+TEST(CompareFormat, JsonAndConsoleAndBadFormat) {
+  const auto j = nlohmann::json::parse(
+      captured_compare(data("instructions-base.json"), data("instructions-atomic-slower.json"), in_format("json")));
+  EXPECT_EQ(j["schema"], "rcbench-compare/1");
+  const std::string table =
+      captured_compare(data("instructions-base.json"), data("instructions-atomic-slower.json"), {});
+  EXPECT_EQ(table.rfind("rcbench compare:", 0), 0u);
+  EXPECT_THROW((void)captured_compare(data("instructions-base.json"), data("instructions-base.json"),
+                                      in_format("html")),
+               UsageError);
+}
+
+// --- intervals -----------------------------------------------------------------
+
+ResultsFile with_interval(ResultsFile f, double low, double high) {
+  f.benchmarks.front().ci95 = Interval{low, high};
+  return f;
+}
+
+TEST(CompareIntervals, OverlappingIntervalsMakeASignificantChangeNoise) {
+  // The rank test alone would call this a regression (see
+  // ClearSlowdownIsARegressionAndFails); the runs' own intervals say the
+  // medians may be one.
+  const auto c = compare(with_interval(file("time", {{"b", around(100, 10)}}), 90, 112),
+                         with_interval(file("time", {{"b", around(120, 10)}}), 108, 130), {});
+  EXPECT_EQ(only_row(c).verdict, Verdict::noise);
+  EXPECT_NE(only_row(c).why.find("intervals overlap"), std::string::npos) << only_row(c).why;
+  EXPECT_EQ(c.exit_status(), kExitOk);
+}
+
+TEST(CompareIntervals, DisjointIntervalsAndASignificantTestAreARegression) {
+  const auto c = compare(with_interval(file("time", {{"b", around(100, 10)}}), 98, 102),
+                         with_interval(file("time", {{"b", around(120, 10)}}), 118, 122), {});
+  EXPECT_EQ(only_row(c).verdict, Verdict::regression);
+  EXPECT_TRUE(only_row(c).p.has_value());
+  EXPECT_EQ(c.exit_status(), kExitFailed);
+}
+
+TEST(CompareIntervals, TooFewForTheRankTestTheIntervalsDecide) {
+  const auto base = file("time", {{"b", {100, 101, 99}}});
+  const auto next = file("time", {{"b", {130, 131, 129}}});
+  ASSERT_EQ(only_row(compare(base, next, {})).verdict, Verdict::insufficient);  // today's behaviour without them
+  const auto apart = compare(with_interval(base, 99, 101), with_interval(next, 129, 131), {});
+  EXPECT_EQ(only_row(apart).verdict, Verdict::regression);
+  EXPECT_EQ(only_row(apart).test, "intervals");
+  EXPECT_FALSE(only_row(apart).p.has_value());
+  const auto touching = compare(with_interval(base, 95, 130), with_interval(next, 125, 135), {});
+  EXPECT_EQ(only_row(touching).verdict, Verdict::noise);
+  // Within the threshold stays the same whatever the intervals.
+  const auto small = compare(with_interval(base, 99, 101), with_interval(file("time", {{"b", {102, 103, 102}}}), 102, 103), {});
+  EXPECT_EQ(only_row(small).verdict, Verdict::same);
+}
+
+TEST(CompareIntervals, OneSideWithoutAnIntervalKeepsTodaysRules) {
+  const auto c = compare(with_interval(file("time", {{"b", {100, 101, 99}}}), 99, 101),
+                         file("time", {{"b", {130, 131, 129}}}), {});
+  EXPECT_EQ(only_row(c).verdict, Verdict::insufficient);
+  EXPECT_FALSE(only_row(c).base_ci.has_value());
+}
+
+using IntervalFiles = TempDir;
+
+TEST_F(IntervalFiles, ReadFromTheMedianAggregateShownAndDroppedWhenPooled) {
+  const std::string b = write("b.json", time_results({100, 101, 99}, Interval{99, 101}));
+  const std::string n = write("n.json", time_results({130, 131, 129}, Interval{129, 131}));
+  const ResultsFile f = load_results(b, "BASE");
+  ASSERT_TRUE(f.benchmarks.front().ci95.has_value());
+  EXPECT_DOUBLE_EQ(f.benchmarks.front().ci95->low, 99);
+  EXPECT_DOUBLE_EQ(f.benchmarks.front().ci95->high, 101);
+  EXPECT_FALSE(load_results(write("plain.json", time_results({100, 101, 99})), "BASE").benchmarks.front().ci95);
+
+  int status = -1;
+  const std::string table = captured_compare(b, n, {}, &status);
+  EXPECT_EQ(status, kExitFailed);
+  EXPECT_NE(table.find("95% intervals (base; new)"), std::string::npos) << table;
+  EXPECT_NE(table.find("+30.0%, 95% intervals disjoint\n"), std::string::npos) << table;  // no p: 3 per side
+  EXPECT_NE(table.find("[99.00, 101.00]; [129.00, 131.00]"), std::string::npos) << table;
+  const auto j = nlohmann::json::parse(captured_compare(b, n, in_format("json")));
+  EXPECT_EQ(j["benchmarks"][0]["base"]["ci95"], nlohmann::json::array({99.0, 101.0}));
+  EXPECT_NE(captured_compare(b, n, in_format("md")).find("[99.00, 101.00]; [129.00, 131.00]"), std::string::npos);
+
+  // Pooled, each file's interval describes only that file's median.
+  EXPECT_FALSE(pool({load_results(b, "BASE"), load_results(b, "BASE")}, true).benchmarks.front().ci95);
+}
+
+// --- instruction files -----------------------------------------------------------
+
+TEST(InstructionFiles, CountsComeFromTheCountersNeverFromRealTime) {
+  const ResultsFile f = load_results(data("instructions-base.json"), "BASE");
+  ASSERT_EQ(f.metric, "instructions");
+  ASSERT_EQ(f.benchmarks.size(), 3u);
+  // real_time in this file is valgrind's wall time (4e7 ns); the count is 1200036.
+  EXPECT_EQ(f.benchmarks[1].per_iteration, (std::vector<double>{1200036}));
+  EXPECT_EQ(f.benchmarks[1].per_item, (std::vector<double>{12.00036}));
+}
+
+TEST(InstructionFiles, OldFormWithTheCountInRealTimeIsStillRead) {
+  const ResultsFile old = load_results(data("instructions-base-oldform.json"), "BASE");
+  EXPECT_EQ(old.benchmarks[1].per_iteration, (std::vector<double>{1200036}));
+  // An old baseline against a new run, as the CI gate meets them.
+  int status = -1;
+  const std::string out =
+      captured_compare(data("instructions-base-oldform.json"), data("instructions-atomic-slower.json"), {}, &status);
+  EXPECT_EQ(status, kExitFailed);
+  EXPECT_NE(out.find("REGRESSION: strategy atomic, workload shared_list (shared_list/atomic/threads:1): 12.00 -> "
+                     "12.60 instructions/item, +5.0%"),
+            std::string::npos)
+      << out;
+  const std::string same =
+      captured_compare(data("instructions-base-oldform.json"), data("instructions-base.json"), {}, &status);
+  EXPECT_NE(same.find("3 compared: 0 regression"), std::string::npos) << same;
+  EXPECT_EQ(status, kExitOk);
+}
+
+using InstructionFileShapes = TempDir;
+
+TEST_F(InstructionFileShapes, PerIterationFallsBackToInstructionsOverIterationsAndRefusesNoCount) {
+  const std::string counted = write("c.json", R"({
+    "context": {"rcbench": {"metric": "instructions"}},
+    "benchmarks": [{"name": "a/b/threads:1", "run_type": "iteration", "iterations": 4,
+                    "real_time": 7.5e7, "time_unit": "ns", "instructions": 4000}]})");
+  const ResultsFile f = load_results(counted, "NEW");
+  EXPECT_EQ(f.benchmarks[0].per_iteration, (std::vector<double>{1000}));
+
+  // New form (time_unit ns) without any count: refused, not read as a count.
+  const std::string bare = write("b.json", R"({
+    "context": {"rcbench": {"metric": "instructions"}},
+    "benchmarks": [{"name": "a/b/threads:1", "run_type": "iteration", "iterations": 4,
+                    "real_time": 7.5e7, "time_unit": "ns"}]})");
+  try {
+    (void)load_results(bare, "BASE");
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("has no instruction count"), std::string::npos) << e.what();
+  }
 }
 
 // --- callgrind output ---------------------------------------------------------

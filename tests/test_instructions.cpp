@@ -1,12 +1,15 @@
 // The pieces of `rcbench run --metric instructions` that need no valgrind:
-// finding strategies with helper threads, and the Team hook staying inert
-// when not under valgrind. (Repeatability under valgrind itself is the
+// finding strategies with helper threads, the Team hook staying inert
+// when not under valgrind, and the counting child's report. (Repeatability under valgrind itself is the
 // instructions_repeat test, tests/cli/instructions_repeat.cmake.)
 
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "harness/commands.h"
 #include "harness/engine/helper_threads.h"
 #include "tests/test_support.h"
 
@@ -110,6 +113,23 @@ TEST(CountInstructionsHook, InertOutsideValgrind) {
   for (int i = 0; i < 2; ++i) EXPECT_EQ(team.iterate().checksum, team.expected_checksum());
   team.count_instructions(false);
   EXPECT_EQ(team.finish().live(), 0);
+}
+
+// The child (`rcbench _instructions`) run natively, without valgrind: its
+// report carries the wall time of the counted iterations, which the parent
+// writes as real_time, so that real_time is a time and never a count.
+TEST(CountingChild, ReportsTheTimedRegionsWallTime) {
+  ::testing::internal::CaptureStdout();
+  const int status = cmd_count_instructions("gil", "fib", Size::quick, 2);
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(status, kExitOk) << out;
+  const std::string last = out.substr(out.rfind('{'));
+  const auto reply = nlohmann::json::parse(last);
+  EXPECT_EQ(reply.at("iterations"), 2);
+  EXPECT_GT(reply.at("items_per_thread").get<double>(), 0);
+  ASSERT_TRUE(reply.contains("seconds")) << last;
+  EXPECT_GT(reply.at("seconds").get<double>(), 0);
+  EXPECT_LT(reply.at("seconds").get<double>(), 60);  // seconds, not nanoseconds
 }
 
 }  // namespace
