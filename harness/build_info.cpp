@@ -47,4 +47,17 @@ nlohmann::json build_info() {
   return j;
 }
 
+std::string version_line() {
+  const nlohmann::json b = build_info();
+  std::string line = "rcbench " + b["rcbench_version"].get<std::string>() + ", commit ";
+  if (b.contains("git_dirty")) {
+    line += b["git_commit"].get<std::string>().substr(0, 12);
+    if (b["git_dirty"].get<bool>()) line += " (modified)";
+  } else {
+    line += "unknown";
+  }
+  if (b.contains("compiler")) line += ", " + b["compiler"].get<std::string>();
+  return line + ", " + b["build_type"].get<std::string>();
+}
+
 }  // namespace rcb

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "harness/build_info.h"
 #include "harness/commands.h"
@@ -27,14 +29,77 @@ nlohmann::json environment_json(const Topology& topo, const FrequencyControl& fr
   j["perf_counters"] =
       "not used: hypervisors usually hide APERF/MPERF and PMU counters; cycles are estimated from calibration";
   auto warnings = freq.warnings();
-  if (auto load = load_average_1min()) {
-    j["load_average_1min"] = *load;
-    if (*load > 0.5)
-      warnings.push_back("load average " + std::to_string(*load).substr(0, 4) +
-                         ": other processes compete for the CPUs and will add noise");
-  }
+  const nlohmann::json quiet = quietness_json();
+  j["quietness"] = quiet;
+  if (!quiet["load_average_1min"].is_null()) j["load_average_1min"] = quiet["load_average_1min"];
+  if (!quiet["quiet"].get<bool>())
+    warnings.push_back("not quiet: " + quiet["rule"].get<std::string>() +
+                       "; other processes compete for the CPUs and will add noise");
   j["warnings"] = warnings;
   return j;
+}
+
+unsigned online_cpus() {
+  const long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<unsigned>(n) : 1U;
+}
+
+namespace {
+std::string load_text(double load) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", load);
+  return buf;
+}
+bool is_quiet(double load, unsigned cpus) { return load <= static_cast<double>(cpus) - 1.0; }
+}  // namespace
+
+nlohmann::json quietness_json(std::optional<double> load_1min, unsigned cpus) {
+  nlohmann::json j;
+  j["cpus"] = cpus;
+  if (!load_1min) {
+    j["load_average_1min"] = nullptr;
+    j["quiet"] = true;
+    j["rule"] = "load average unreadable; counted as quiet";
+    return j;
+  }
+  const bool quiet = is_quiet(*load_1min, cpus);
+  j["load_average_1min"] = *load_1min;
+  j["quiet"] = quiet;
+  j["rule"] = "load average " + load_text(*load_1min) + (quiet ? " <= " : " > ") + std::to_string(cpus) +
+              " CPUs - 1";
+  return j;
+}
+
+nlohmann::json quietness_json() { return quietness_json(load_average_1min(), online_cpus()); }
+
+bool wait_for_quiet(double seconds, std::ostream& log) {
+  return wait_for_quiet(seconds, log, [] { return load_average_1min(); }, online_cpus(), std::chrono::seconds(1));
+}
+
+bool wait_for_quiet(double seconds, std::ostream& log, const std::function<std::optional<double>()>& load_1min,
+                    unsigned cpus, std::chrono::milliseconds poll) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                           std::chrono::duration<double>(std::isfinite(seconds) ? seconds : 0.0));
+  bool said = false;
+  for (;;) {
+    const std::optional<double> load = load_1min();
+    if (!load || is_quiet(*load, cpus)) {
+      if (said) log << "machine quiet: load average " << (load ? load_text(*load) : "unknown") << "\n";
+      return true;
+    }
+    if (clock::now() + poll > deadline) {
+      log << "machine not quiet after " << seconds << " s: load average " << load_text(*load) << " > " << cpus
+          << " CPUs - 1\n";
+      return false;
+    }
+    if (!said) {
+      log << "waiting up to " << seconds << " s for the load average (" << load_text(*load) << ") to fall to "
+          << cpus - 1 << " or less\n";
+      said = true;
+    }
+    std::this_thread::sleep_for(poll);
+  }
 }
 
 int cmd_env(bool as_json) {
@@ -62,7 +127,8 @@ int cmd_env(bool as_json) {
     std::cout << buf;
   }
   std::cout << "\n";
-  if (j.contains("load_average_1min")) std::cout << "load average (1 min): " << j["load_average_1min"] << "\n";
+  const auto& q = j["quietness"];
+  std::cout << "quiet: " << (q["quiet"].get<bool>() ? "yes" : "no") << " (" << q["rule"].get<std::string>() << ")\n";
   std::cout << "build: " << j["build"]["compiler"].get<std::string>() << ", " << j["build"]["build_type"].get<std::string>()
             << ", " << j["build"]["allocator"].get<std::string>() << ", commit "
             << j["build"]["git_commit"].get<std::string>().substr(0, 12) << "\n";

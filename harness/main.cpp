@@ -2,26 +2,41 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <iostream>
-#include <sstream>
+#include <optional>
+#include <regex>
+#include <string_view>
 
+#include "harness/build_info.h"
 #include "harness/commands.h"
+#include "harness/engine/topology.h"
 #include "harness/matrix.h"
+#include "harness/summary_format.h"
 
 namespace {
 
-std::vector<std::string> split(const std::string& s) {
+// "a,b,c" -> {a, b, c}. An empty item ("a,,b", "") is a typo, never "all".
+std::vector<std::string> split_list(const std::string& s, const char* option) {
+  if (s.empty())
+    throw rcb::UsageError(std::string(option) + " is empty (leave it out for the default, or give names such as " +
+                          (std::string(option) == "--threads" ? "1,2" : "atomic,plain") + ")");
   std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = s.find(',', start);
+    out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (out.back().empty())
+      throw rcb::UsageError(std::string("bad ") + option + " '" + s + "': an empty item between commas");
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
 }
 
 std::vector<std::uint32_t> parse_threads(const std::string& s) {
   std::vector<std::uint32_t> out;
-  for (const auto& item : split(s)) {
+  for (const auto& item : split_list(s, "--threads")) {
     std::size_t used = 0;
     long v = -1;
     try {
@@ -30,10 +45,42 @@ std::vector<std::uint32_t> parse_threads(const std::string& s) {
     }
     if (used != item.size() || v < 1 || v > 4096)
       throw rcb::UsageError("bad thread count '" + item + "' (valid: positive integers such as 1,2,4)");
-    out.push_back(static_cast<std::uint32_t>(v));
+    const auto t = static_cast<std::uint32_t>(v);
+    if (std::find(out.begin(), out.end(), t) != out.end())
+      throw rcb::UsageError("bad --threads '" + s + "': " + item + " is listed twice");
+    out.push_back(t);
   }
-  if (out.empty()) throw rcb::UsageError("--threads needs at least one count (such as 1,2,4)");
   return out;
+}
+
+// The whole of `s` as a finite number, or nullopt ("nan", "inf", "1x", "").
+std::optional<double> finite_number(const std::string& s) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (used != s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// Seconds: finite and > 0, or >= 0 where zero means "not at all".
+double parse_seconds(const std::string& s, const char* option, bool zero_allowed, const char* example) {
+  const auto v = finite_number(s);
+  if (!v || *v < 0 || (*v == 0 && !zero_allowed))
+    throw rcb::UsageError(std::string("bad ") + option + " '" + s + "': must be a finite number of seconds " +
+                          (zero_allowed ? ">= 0" : "> 0 (positive)") + ", such as " + example);
+  return *v;
+}
+
+// A finite fraction >= 0 (thresholds): "0.05".
+double parse_fraction(const std::string& s, const char* option) {
+  const auto v = finite_number(s);
+  if (!v || *v < 0)
+    throw rcb::UsageError(std::string("bad ") + option + " '" + s + "': must be a finite number >= 0, such as 0.05");
+  return *v;
 }
 
 // "5" or "5%" -> 0.05.
@@ -48,6 +95,25 @@ double parse_percent(std::string s, const char* option) {
   if (s.empty() || used != s.size() || !(v >= 0))
     throw rcb::UsageError(std::string("bad ") + option + " '" + s + "' (valid: a percentage such as 5 or 0.5%)");
   return v / 100;
+}
+
+// --precision: a percentage strictly between 0 and 100 -> a fraction.
+double parse_precision(const std::string& given) {
+  std::string s = given;
+  if (!s.empty() && s.back() == '%') s.pop_back();
+  const auto v = finite_number(s);
+  if (!v || *v <= 0 || *v >= 100)
+    throw rcb::UsageError("bad --precision '" + given +
+                          "': must be a percentage above 0 and below 100, such as 2 or 0.5%");
+  return *v / 100;
+}
+
+void check_filter(const std::string& filter) {
+  try {
+    const std::regex compiled(filter, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    throw rcb::UsageError("bad --filter '" + filter + "': not an ECMAScript regular expression: " + e.what());
+  }
 }
 
 }  // namespace
@@ -65,9 +131,22 @@ int cmd_list_impl() {
 
 int rcb::cmd_list() { return cmd_list_impl(); }
 
+// The subcommands a user may name (the hidden _instructions is accepted too).
+constexpr std::string_view kSubcommands = "list, env, run, compare";
+
 int main(int argc, char** argv) {
   CLI::App app{"rcbench: what does each way of reference counting cost, per operation and at scale, on this machine?"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);  // none only with --version; checked below with a clearer message
+  bool version = false;
+  app.add_flag("--version", version, "print the version and git commit, then exit");
+  // CLI11 would call an unknown first word "not expected"; name the choices.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string first = argv[1];
+    if (first != "list" && first != "env" && first != "run" && first != "compare" && first != "_instructions") {
+      std::cerr << "rcbench: unknown subcommand '" << first << "' (valid: " << kSubcommands << ")\n";
+      return rcb::kExitUsage;
+    }
+  }
 
   app.add_subcommand("list", "print every strategy and workload, one per line, with a one-line description");
 
@@ -82,18 +161,31 @@ int main(int argc, char** argv) {
   run->add_option("-w,--workload", workloads, "comma-separated workloads (default: all)");
   run->add_option("-t,--threads", threads, "comma-separated thread counts (default: 1 and every allowed CPU)");
   run->add_option("--size", size, "quick (the whole matrix in about a minute on 2 cores) or full")->capture_default_str();
-  run->add_option("-r,--repetitions", opt.repetitions, "repetitions per benchmark (median and CV over them)")
+  run->add_option("-r,--repetitions", opt.repetitions,
+                  "the fewest repetitions per benchmark; more run until --precision is reached")
       ->capture_default_str();
-  run->add_option("--min-time", opt.min_time, "seconds per repetition (default: 0.05 quick, 0.5 full)");
+  std::string min_time, precision, max_time, wait_quiet, drift_threshold, cv_threshold;
+  run->add_option("--min-time", min_time, "seconds per repetition, > 0 (default: 0.05 quick, 0.5 full)");
+  run->add_option("--precision", precision,
+                  "wanted 95% confidence half-width of each median, in percent above 0 and below 100 (default: 2)");
+  run->add_option("--max-time", max_time, "seconds for the whole run, > 0 (default: the size's budget)");
+  run->add_option("--filter", opt.filter,
+                  "run only benchmarks whose <workload>/<strategy>/threads:<n> matches this ECMAScript regex");
+  run->add_flag("--list", opt.list_only, "print the benchmarks that would run, run nothing");
+  run->add_option("--format", opt.format, "summary printed at the end: console, json, csv or md")
+      ->capture_default_str();
+  run->add_option("--wait-quiet", wait_quiet,
+                  "wait up to this many seconds for the load average to fall to CPUs - 1 before starting "
+                  "(default: 0, do not wait)");
   run->add_option("-o,--out", opt.out, "results file (Google Benchmark JSON + rcbench context)")->capture_default_str();
   run->add_option("--placement", opt.placement, "compact, scatter, or a CPU list such as 0,2,4-7")->capture_default_str();
   run->add_flag("--oversubscribe", opt.oversubscribe, "allow more threads than CPUs (labelled in the results)");
   run->add_flag("!--no-interleave", opt.interleave, "run each benchmark's repetitions back to back");
   run->add_flag("!--no-freq-control", opt.freq_control, "do not touch cpufreq governor/turbo even where allowed");
-  run->add_option("--drift-threshold", opt.drift_threshold, "frequency change before vs after that flags a benchmark")
-      ->capture_default_str();
-  run->add_option("--cv-threshold", opt.cv_threshold, "coefficient of variation that flags a benchmark unstable")
-      ->capture_default_str();
+  run->add_option("--drift-threshold", drift_threshold,
+                  "frequency change before vs after that flags a benchmark, >= 0 (default: 0.05)");
+  run->add_option("--cv-threshold", cv_threshold,
+                  "coefficient of variation that flags a benchmark unstable, >= 0 (default: 0.05)");
   std::string metric = "time";
   run->add_option("--metric", metric,
                   "time: wall time through Google Benchmark (every thread count; noisy on shared machines). "
@@ -143,6 +235,14 @@ int main(int argc, char** argv) {
     std::cerr << "rcbench: " << e.what() << " (see rcbench --help)\n";
     return rcb::kExitUsage;
   }
+  if (version) {
+    std::cout << rcb::version_line() << "\n";
+    return rcb::kExitOk;
+  }
+  if (app.get_subcommands().empty()) {
+    std::cerr << "rcbench: a subcommand is required (valid: " << kSubcommands << "; see rcbench --help)\n";
+    return rcb::kExitUsage;
+  }
 
   try {
     if (app.got_subcommand("list")) return rcb::cmd_list();
@@ -158,9 +258,23 @@ int main(int argc, char** argv) {
     opt.size = size == "quick" ? rcb::Size::quick : rcb::Size::full;
     if (app.got_subcommand("_instructions"))
       return rcb::cmd_count_instructions(count_strategy, count_workload, opt.size, count_iterations);
-    opt.strategies = split(strategies);
-    opt.workloads = split(workloads);
-    if (!threads.empty()) opt.threads = parse_threads(threads);
+    // Given but empty is a mistake (an unset shell variable), not "all".
+    if (run->count("--strategy") > 0) opt.strategies = split_list(strategies, "--strategy");
+    if (run->count("--workload") > 0) opt.workloads = split_list(workloads, "--workload");
+    if (run->count("--threads") > 0) opt.threads = parse_threads(threads);
+    if (run->count("--min-time") > 0) opt.min_time = parse_seconds(min_time, "--min-time", false, "0.05");
+    if (run->count("--max-time") > 0) opt.max_time = parse_seconds(max_time, "--max-time", false, "60");
+    if (run->count("--wait-quiet") > 0) opt.wait_quiet = parse_seconds(wait_quiet, "--wait-quiet", true, "60");
+    if (run->count("--precision") > 0) opt.precision = parse_precision(precision);
+    if (run->count("--drift-threshold") > 0) opt.drift_threshold = parse_fraction(drift_threshold, "--drift-threshold");
+    if (run->count("--cv-threshold") > 0) opt.cv_threshold = parse_fraction(cv_threshold, "--cv-threshold");
+    if (opt.repetitions < 1)
+      throw rcb::UsageError("bad --repetitions '" + std::to_string(opt.repetitions) + "': must be 1 or more");
+    opt.max_repetitions = std::max(opt.max_repetitions, opt.repetitions);
+    if (run->count("--filter") > 0) check_filter(opt.filter);
+    if (!rcb::is_summary_format(opt.format))
+      throw rcb::UsageError("bad --format '" + opt.format + "' (valid: console, json, csv, md)");
+    (void)rcb::parse_placement(opt.placement);  // a bad list fails here, before anything starts
     if (metric == "instructions") {
       opt.metric = rcb::Metric::instructions;
       // Counts repeat exactly: one repetition says it all unless asked.

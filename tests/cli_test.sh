@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The rcbench command-line contract that scripts rely on: names, errors and
 # exit statuses, no output file left behind on bad input, valid JSON after a
-# run, and a valid partial file after SIGINT. This is not a benchmark.
+# run, --out on devices, FIFOs, links and stdout, and a valid partial file
+# after SIGINT, SIGTERM and SIGHUP. This is not a benchmark.
 set -uo pipefail
-rcbench="$1"
+rcbench="$(realpath "$1")"  # absolute: some cases run elsewhere
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -23,6 +24,19 @@ check() {  # check NAME EXPECTED_STATUS COMMAND... ; output in $tmp/out
 expect_text() {  # expect_text NAME REGEX
   if grep -Eq -- "$2" "$tmp/out"; then passes=$((passes + 1)); else
     echo "FAIL $1: output lacks /$2/"; sed 's/^/    /' "$tmp/out"; fails=$((fails + 1)); fi
+}
+expect_one_line() {  # bad input is reported as one line
+  if [[ $(wc -l <"$tmp/out") -eq 1 ]]; then passes=$((passes + 1)); else
+    echo "FAIL $1: wanted one line"; sed 's/^/    /' "$tmp/out"; fails=$((fails + 1)); fi
+}
+refuse() {  # refuse NAME REGEX RUN-ARGS... : exit 2, one line matching REGEX, no file
+  local name="$1" regex="$2"
+  shift 2
+  rm -f "$tmp/a.json"
+  check "$name" 2 "$rcbench" run "$@" --out "$tmp/a.json"
+  expect_text "$name" "$regex"
+  expect_one_line "$name"
+  expect_no_file "$name" "$tmp/a.json"
 }
 expect_no_file() {
   if [[ -e "$2" ]]; then echo "FAIL $1: $2 was left behind"; fails=$((fails + 1)); else passes=$((passes + 1)); fi
@@ -75,10 +89,132 @@ check unwritable 2 "$rcbench" run --out /proc/rcbench-cannot-write/x.json
 expect_text unwritable "cannot write"
 expect_no_file unwritable-leftover "$tmp/a.json"
 
+check version 0 "$rcbench" --version
+expect_text version '^rcbench [0-9][^ ]*, commit ([0-9a-f]{12}|unknown)'
+check unknown-subcommand 2 "$rcbench" frob
+expect_text unknown-subcommand "unknown subcommand 'frob' \(valid: list, env, run, compare\)"
+expect_one_line unknown-subcommand
+check no-subcommand 2 "$rcbench"
+expect_text no-subcommand "subcommand is required \(valid: list, env, run, compare"
+
+# Every number and list is checked before anything runs.
+for v in nan inf -inf 0 -1 1x; do refuse "min-time $v" "bad --min-time '$v': must be .*> 0" --min-time="$v"; done
+refuse duplicate-threads "bad --threads '1,1': 1 is listed twice" --threads 1,1
+refuse empty-thread-item "bad --threads '1,,2': an empty item" --threads 1,,2
+refuse empty-threads "--threads is empty" --threads ""
+refuse empty-strategy "--strategy is empty" --strategy ""
+refuse empty-workload "--workload is empty" --workload ""
+refuse empty-strategy-item "bad --strategy 'atomic,,plain': an empty item" --strategy atomic,,plain
+refuse empty-workload-item "bad --workload 'shared_list,': an empty item" --workload shared_list,
+refuse negative-cv-threshold "bad --cv-threshold '-1'" --cv-threshold=-1
+refuse nan-drift-threshold "bad --drift-threshold 'nan'" --drift-threshold nan
+refuse placement-cpu-twice "bad --placement '0,0': CPU 0 is listed twice" --placement 0,0 --threads 2
+for v in 0 100 150 -2 nan inf 2x; do
+  refuse "precision '$v'" "bad --precision '$v': must be a percentage above 0 and below 100" --precision="$v"
+done
+refuse precision-empty "bad --precision '': must be a percentage" --precision ""
+for v in 0 -5 inf nan; do refuse "max-time $v" "bad --max-time '$v': must be .*> 0" --max-time="$v"; done
+refuse repetitions-zero "bad --repetitions '0': must be 1 or more" --repetitions 0
+refuse bad-filter "bad --filter 'shared_list/\(': not an ECMAScript regular expression" --filter 'shared_list/('
+refuse bad-format "bad --format 'xml' \(valid: console, json, csv, md\)" --format xml
+for v in -1 nan inf; do refuse "wait-quiet $v" "bad --wait-quiet '$v': must be .*>= 0" --wait-quiet="$v"; done
+
+# env records whether the machine was quiet.
+check env-quiet 0 "$rcbench" env
+expect_text env-quiet '^quiet: (yes|no) \(load average [0-9.]+ (<=|>) [0-9]+ CPUs - 1\)'
+check env-quiet-json 0 "$rcbench" env --json
+if python3 -c '
+import json, sys
+q = json.load(open(sys.argv[1]))["quietness"]
+assert isinstance(q["quiet"], bool) and q["cpus"] >= 1, q
+assert q["load_average_1min"] is None or q["quiet"] == (q["load_average_1min"] <= q["cpus"] - 1), q
+' "$tmp/out"; then passes=$((passes + 1)); else echo "FAIL env-quiet-json"; fails=$((fails + 1)); fi
+
+# The smallest run there is.
+tiny=(--strategy atomic --workload shared_list --threads 1 --size quick --repetitions 2 --min-time 0.001)
+
 check tiny-run 0 "$rcbench" run --strategy plain,atomic --workload shared_list --threads 1 \
   --repetitions 2 --min-time 0.001 --out "$tmp/run.json"
 valid_json tiny-run "$tmp/run.json" 2
 if ls -a "$tmp" | grep -q '\.tmp\.'; then echo "FAIL tiny-run: temporary file left"; fails=$((fails + 1)); fi
+
+# Every new option given a valid value.
+check tiny-run-new-options 0 "$rcbench" run "${tiny[@]}" --precision 50% --max-time 5 --wait-quiet 0 \
+  --filter '^shared_list/' --format csv --cv-threshold 0.1 --out "$tmp/opts.json"
+valid_json tiny-run-new-options "$tmp/opts.json" 1
+
+# --out never replaces what is not a regular file.
+check out-dev-null 0 "$rcbench" run "${tiny[@]}" --out /dev/null
+if [[ -c /dev/null ]]; then passes=$((passes + 1)); else
+  echo "FAIL out-dev-null: /dev/null is no longer a device"; fails=$((fails + 1)); fi
+if [[ -e /dev/full ]]; then
+  check out-dev-full 1 "$rcbench" run "${tiny[@]}" --out /dev/full
+  expect_text out-dev-full "/dev/full.*No space left on device"
+  if grep -q "wrote /dev/full" "$tmp/out"; then echo "FAIL out-dev-full: claims to have written"; fails=$((fails + 1)); fi
+fi
+mkdir -p "$tmp/real"
+ln -s real/r.json "$tmp/link.json"
+check out-symlink 0 "$rcbench" run "${tiny[@]}" --out "$tmp/link.json"
+if [[ -L "$tmp/link.json" ]]; then passes=$((passes + 1)); else
+  echo "FAIL out-symlink: the link was replaced"; fails=$((fails + 1)); fi
+valid_json out-symlink-target "$tmp/real/r.json" 1
+# A FIFO gets one document, at the end [waits for the runner: today it writes after every benchmark].
+mkfifo "$tmp/fifo"
+cat "$tmp/fifo" >"$tmp/fifo.json" &
+reader=$!
+check out-fifo 0 timeout 15 "$rcbench" run "${tiny[@]}" --out "$tmp/fifo"
+kill "$reader" 2>/dev/null
+wait "$reader" 2>/dev/null
+if [[ -p "$tmp/fifo" ]]; then passes=$((passes + 1)); else echo "FAIL out-fifo: no longer a FIFO"; fails=$((fails + 1)); fi
+valid_json out-fifo-document "$tmp/fifo.json" 1
+# --out -: the JSON alone on stdout, messages on stderr [waits for the runner].
+(cd "$tmp" && "$rcbench" run "${tiny[@]}" --out - >"$tmp/stdout.json" 2>"$tmp/out")
+status=$?
+if [[ $status -ne 0 ]]; then echo "FAIL out-stdout: exit $status"; cat "$tmp/out"; fails=$((fails + 1)); fi
+valid_json out-stdout "$tmp/stdout.json" 1
+expect_no_file out-stdout-no-dash-file "$tmp/-"
+
+# --list prints the names and runs nothing [waits for the runner].
+rm -f "$tmp/list.json"
+check list-only 0 "$rcbench" run --list --strategy atomic --workload shared_list --threads 1 --out "$tmp/list.json"
+expect_text list-only '^shared_list/atomic/threads:1$'
+expect_no_file list-only "$tmp/list.json"
+
+# SIGINT, SIGTERM and SIGHUP mid-run keep every finished benchmark in a
+# valid file marked interrupted and exit 128 + the signal; a benchmark cut
+# short of its 6 repetitions says how many it got and that it is incomplete
+# [waits for the runner].
+for sig in INT:130 TERM:143 HUP:129; do
+  name="signal ${sig%%:*}"
+  rm -f "$tmp/sig.json"
+  "$rcbench" run --strategy atomic --threads 1 --repetitions 6 --min-time 0.2 --max-time 60 \
+    --out "$tmp/sig.json" >"$tmp/out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 40); do [[ -s "$tmp/sig.json" ]] && break; sleep 0.05; done  # at most 2 s
+  sleep 0.3
+  kill "-${sig%%:*}" "$pid"
+  wait "$pid"
+  status=$?
+  if [[ $status -ne ${sig##*:} ]]; then
+    echo "FAIL $name: exit $status, wanted ${sig##*:}"; cat "$tmp/out"; fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
+  valid_json "$name" "$tmp/sig.json" 1
+  if python3 - "$tmp/sig.json" 6 <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["context"]["rcbench"]["interrupted"] is True, "context.rcbench.interrupted is not true"
+minimum = int(sys.argv[2])
+for name in {b["run_name"] for b in d["benchmarks"]}:
+    entries = [b for b in d["benchmarks"] if b["run_name"] == name]
+    reps = [b for b in entries if b["run_type"] == "iteration"]
+    s = entries[0]["rcbench"]["summary"]
+    assert s["repetitions"] == len(reps), (name, s["repetitions"], len(reps))
+    assert s["incomplete"] is (s["repetitions"] < minimum), (name, s)
+PY
+  then passes=$((passes + 1)); else echo "FAIL $name: interrupted/incomplete not recorded"; fails=$((fails + 1)); fi
+done
 
 # Ctrl-C halfway: the finished benchmarks stay in a valid file, status 130.
 # Interrupted at several moments, so it lands in a probe, in a first and in a

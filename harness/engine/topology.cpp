@@ -54,6 +54,13 @@ Placement parse_placement(const std::string& text) {
     }
   }
   if (p.cpus.empty()) throw bad();
+  // Two threads pinned to one CPU would measure time slicing, not the
+  // strategy; --oversubscribe (more threads than listed CPUs) is the way.
+  std::vector<int> sorted = p.cpus;
+  std::sort(sorted.begin(), sorted.end());
+  if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
+    throw std::invalid_argument("bad --placement '" + text + "': CPU " + std::to_string(*twice) +
+                                " is listed twice (each thread gets its own CPU; list each CPU once)");
   return p;
 }
 
