@@ -182,6 +182,9 @@ int main(int argc, char** argv) {
   run->add_flag("--oversubscribe", opt.oversubscribe, "allow more threads than CPUs (labelled in the results)");
   run->add_flag("!--no-interleave", opt.interleave, "run each benchmark's repetitions back to back");
   run->add_flag("!--no-freq-control", opt.freq_control, "do not touch cpufreq governor/turbo even where allowed");
+  run->add_flag("--time-counted", opt.time_counted,
+                "diagnostic: time the instantiation that counts (strategy counters on the incref/decref path) "
+                "instead of the one without, to show what instrumentation would cost");
   run->add_option("--drift-threshold", drift_threshold,
                   "frequency change before vs after that flags a benchmark, >= 0 (default: 0.05)");
   run->add_option("--cv-threshold", cv_threshold,

@@ -40,6 +40,7 @@
 #include "harness/matrix.h"
 #include "harness/results_file.h"
 #include "harness/selection.h"
+#include "harness/summary_format.h"
 
 namespace rcb {
 
@@ -116,9 +117,9 @@ Stats stats_of(const std::vector<double>& v) {
 class Runner {
  public:
   Runner(const RunOptions& opt, const Topology& topo, const Placement& placement, std::vector<CellRun> cells,
-         nlohmann::json context, std::ostream& msg)
+         nlohmann::json context, const ResultsOutput& out)
       : opt_(opt), topo_(topo), placement_(placement), cells_(std::move(cells)), context_(std::move(context)),
-        msg_(msg), start_(Clock::now()), tty_(isatty(STDERR_FILENO) != 0) {}
+        out_(out), start_(Clock::now()), tty_(isatty(STDERR_FILENO) != 0) {}
 
   int run() {
     const auto deadline = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.max_time));
@@ -145,24 +146,31 @@ class Runner {
         budget_ran_out_ = true;
         break;
       }
-      std::shuffle(todo.begin(), todo.end(), rng);
+      // --no-interleave: each cell runs to its end before the next starts
+      // (one "round" per cell), which lets drift bias whole cells.
+      if (opt_.interleave)
+        std::shuffle(todo.begin(), todo.end(), rng);
+      else
+        todo.resize(1);
       for (CellRun* c : todo) {
-        if (Session::interrupted()) break;
-        if (Clock::now() >= deadline) break;
-        status("round " + std::to_string(round) + ": " + c->cell.name);
-        one_repetition(*c);
+        do {
+          if (Session::interrupted() || Clock::now() >= deadline) break;
+          status("round " + std::to_string(round) + ": " + c->cell.name);
+          one_repetition(*c);
+          if (!opt_.interleave) judge(*c);
+        } while (!opt_.interleave && !c->done);
       }
-      rounds_ = round;
       for (CellRun* c : todo) judge(*c);
-      write();
+      rounds_ = round;
+      checkpoint();
     }
     clear_status();
-    write();
     return Session::interrupted() ? 128 + Session::signal_number() : 0;
   }
 
   [[nodiscard]] nlohmann::json document() const;
-  void write() const { write_json_atomically(opt_.out, document()); }
+  // After each round: what finished so far, atomically (nothing for a stream).
+  void checkpoint() const { out_.checkpoint(document()); }
   [[nodiscard]] const std::vector<CellRun>& cells() const { return cells_; }
   [[nodiscard]] const std::vector<std::string>& failures() const { return failures_; }
   [[nodiscard]] const std::vector<std::string>& warnings() const { return warnings_; }
@@ -272,7 +280,7 @@ class Runner {
   const Placement& placement_;
   std::vector<CellRun> cells_;
   nlohmann::json context_;
-  std::ostream& msg_;
+  const ResultsOutput& out_;
   Clock::time_point start_;
   bool tty_;
   std::uint64_t seed_ = std::random_device{}();
@@ -497,36 +505,6 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-void print_console(std::ostream& out, const std::vector<CellRun>& cells, const nlohmann::json& doc) {
-  std::map<std::string, const nlohmann::json*> summaries;
-  for (const auto& b : doc["benchmarks"])
-    if (b.contains("rcbench")) summaries[b.value("run_name", b["name"].get<std::string>())] = &b["rcbench"]["summary"];
-  for (const auto& c : cells) {
-    std::string line = c.cell.name;
-    line.resize(std::max<std::size_t>(line.size(), 40), ' ');
-    auto it = summaries.find(c.cell.name);
-    if (!c.error.empty()) {
-      line += "FAILED: " + c.error;
-    } else if (it == summaries.end() || !it->second->contains("median_ns_per_item")) {
-      line += "no repetitions";
-    } else {
-      const auto& s = *it->second;
-      line += fmt("%9.2f ns/item", s["median_ns_per_item"].get<double>());
-      if (!s["ci_half_width"].is_null())
-        line += fmt(" +-%4.1f%%", 100 * s["ci_half_width"].get<double>());
-      else
-        line += "  +-  n/a";
-      line += "  " + std::to_string(s["repetitions"].get<std::size_t>()) + " reps";
-      if (const auto d = s["disturbed_repetitions"].get<std::size_t>(); d > 0)
-        line += ", " + std::to_string(d) + " disturbed";
-      if (s.value("incomplete", false)) line += "  INCOMPLETE";
-      if (!s["not_reached_why"].is_null()) line += "  not reached: " + s["not_reached_why"].get<std::string>();
-      if (s.value("frequency_drift", false)) line += fmt("  DRIFT %.1f%%", 100 * s["worst_frequency_drift"].get<double>());
-    }
-    out << line << "\n";
-  }
-}
-
 }  // namespace
 
 std::vector<std::string> strategy_names() {
@@ -545,7 +523,7 @@ std::vector<std::string> workload_names() {
 
 int cmd_run(const RunOptions& opt_in) {
   RunOptions opt = opt_in;
-  std::ostream& msg = opt.out == "-" ? std::cerr : std::cout;
+  std::ostream& msg = messages_stream(opt.out);
   Topology topo;
   const Placement placement = parse_placement(opt.placement);
   const auto strategies = resolve(opt.strategies, strategy_names(), "strategy");
@@ -672,11 +650,11 @@ int cmd_run(const RunOptions& opt_in) {
                                       {"meaning", std::string(ci.meaning)}};
   context["strategy_counters"] = counters;
   context["notes"] = notes;
-  if (const auto load = load_average_1min()) {
-    context["quiet"] = {{"load_average_1min", *load}, {"cpus", pus}, {"quiet", *load <= pus - 1.0}};
-    if (*load > pus - 1.0)
-      msg << "warning: load average " << *load << " with " << pus << " CPU(s): other work on this machine will add noise\n";
-  }
+  if (opt.wait_quiet > 0) (void)wait_for_quiet(opt.wait_quiet, msg);
+  context["quiet"] = quietness_json();
+  if (!context["quiet"].value("quiet", true))
+    msg << "warning: the machine is not quiet (load average " << context["quiet"]["load_average_1min"]
+        << " with " << context["quiet"]["cpus"] << " CPU(s)): other work will disturb repetitions\n";
 
   msg << "rcbench run: " << cells.size() << " benchmark(s), size " << to_string(opt.size) << ", >= "
       << opt.repetitions << " repetitions of >= " << opt.min_time << " s until +-" << 100 * opt.precision
@@ -693,16 +671,17 @@ int cmd_run(const RunOptions& opt_in) {
     context["probe"] = probe.to_json();
   }
 
-  Runner runner(opt, topo, placement, std::move(cells), context, msg);
+  const ResultsOutput out(opt.out);
+  Runner runner(opt, topo, placement, std::move(cells), context, out);
   int status = runner.run();
   freq.restore();
   // The frequency state now says "restored".
   nlohmann::json doc = runner.document();
   doc["context"]["rcbench"]["frequency_control"] = freq.to_json();
-  write_json_atomically(opt.out, doc);
+  out.finish(doc);
   Session::release_interrupts();
 
-  print_console(msg, runner.cells(), doc);
+  print_summary(msg, doc, opt.format);
   for (const auto& w : runner.warnings()) msg << "warning: " << w << "\n";
   for (const auto& f : runner.failures()) std::cerr << "rcbench: FAILED " << f << "\n";
   std::size_t written = 0;
@@ -712,7 +691,7 @@ int cmd_run(const RunOptions& opt_in) {
               << " benchmark(s) with finished repetitions kept in " << opt.out << "\n";
     return status;
   }
-  msg << "wrote " << opt.out << " (" << written << " benchmarks, " << runner.rounds() << " rounds)\n";
+  msg << "wrote " << out.describe() << " (" << written << " benchmarks, " << runner.rounds() << " rounds)\n";
   return runner.failures().empty() ? kExitOk : kExitFailed;
 }
 
