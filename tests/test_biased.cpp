@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "strategies/biased.h"
@@ -195,18 +196,18 @@ TEST(Biased, OwnerExitRacesWithDropsOnAnotherThread) {
 // path under test, and needs at least one.
 TEST(Biased, QueuerThatFindsTheObjectMergedDropsItsReferenceAsAnOrdinaryDecref) {
   using S = StressBiased;
-  constexpr int kRounds = kThreadSanitizer ? 300 : 2000;
+  constexpr int kRounds = kThreadSanitizer ? 300 : 1000;
   int queuer_freed = 0;
   for (int round = 0; round < kRounds; ++round) {
     S::Runtime rt;
     std::atomic<Object<S>*> shared{nullptr};
     std::atomic<bool> handed{false}, queuer_done{false};
     std::int64_t read = -1;
-    // Busy waits: a waiter that stays runnable is what the queuer's yield
-    // hands the CPU to.
+    // Waits that stay runnable, so the queuer's chaos yield has a thread
+    // to hand the CPU to; yielding themselves, so three threads on two
+    // CPUs do not spin out whole time slices.
     auto spin_until = [](auto&& ready) {
-      while (!ready()) {
-      }
+      while (!ready()) std::this_thread::yield();
     };
     auto owner = [&](S::Context& ctx) {
       Object<S>* x = new_int<S>(ctx, round);
