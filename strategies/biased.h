@@ -15,10 +15,15 @@
 // freed if the sum is zero. An owner whose local count reaches zero merges
 // the same way, or frees at once when the shared word is 0.
 //
-// Invariant: a queued object keeps local >= 1 until its owner merges it
-// (queueing needs shared_count == 0, so the dropped reference was counted
-// in local), so only the owner ever merges an object whose owner is alive,
-// and only one thread ever queues it (the 0 -> queued CAS succeeds once).
+// Invariant: only one thread ever queues an object (the 0 -> queued CAS
+// succeeds once), and only the owner merges an object whose owner is alive.
+// The owner may merge a queued object before the queuer has read its owner
+// id: once queued, another thread's shared incref can cover a reference
+// that the owner then drops from `local`, so local reaches zero and the
+// owner merges (merge_zero_local). A queuer that then reads tid 0 must not
+// merge again (it would read `local` unordered with the owner's last write
+// to it): it drops the queue's reference as an ordinary decref of the now
+// merged count, as CPython's _Py_brc_queue_object does.
 //
 // Thread exit follows CPython, not a walk of owned objects: detach() merges
 // its queue until it is empty and leaves the owner registry under the
@@ -234,11 +239,19 @@ struct BasicBiased {
         reclaim<BasicBiased>(*this, o);
     }
 
-    // _Py_brc_queue_object. The owner cannot have merged `o` (see the
-    // invariant above), so tid is still a real owner id.
+    // _Py_brc_queue_object. Relaxed tid load: a stale owner id finds the
+    // owner (which merges again, harmlessly) or its absence (and the
+    // bucket mutex orders the merge below).
     [[gnu::noinline, gnu::cold]] void queue_to_owner(Obj* o) {
       if constexpr (Tuning::kChaos) chaos_.maybe_yield(2);
       const std::uint64_t owner = o->rc.tid.load(std::memory_order_relaxed);
+      if (owner == kUnowned) {
+        // The owner merged `o` since our CAS (see the invariant above):
+        // the count is all in `shared` now, so drop the queue's reference
+        // there. The CAS's acquire orders the owner's writes before a free.
+        decref_shared(o);
+        return;
+      }
       auto& b = rt_->bucket(owner);
       std::unique_lock lock(b.mu);
       if (MergeQueue* q = b.find(owner)) {

@@ -3,6 +3,9 @@
 // exits while others still hold what it owns, and exits racing with drops
 // on other threads. This is not a benchmark.
 
+#include <atomic>
+#include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "strategies/biased.h"
@@ -177,6 +180,72 @@ TEST(Biased, OwnerExitRacesWithDropsOnAnotherThread) {
     ASSERT_EQ(r.live, 0) << "round " << round;
     ASSERT_EQ(ObjectTracker::instance().live(), 0u) << "round " << round;
   }
+}
+
+// A queuer that finds the owner has merged the object meanwhile. Thread 1
+// drops a reference the owner counted locally, so its CAS marks the object
+// queued; before it reads the owner id (a chaos yield sits there), thread 2
+// takes a shared reference and hands both of its references to the owner,
+// whose local count then reaches zero: the owner merges and unowns the
+// object while the queue entry still holds a reference. The queuer must
+// then drop that reference as an ordinary decref (CPython's
+// _Py_brc_queue_object), never merge the object itself: that would read
+// `local` unordered with the owner's last write to it. The owner stays
+// registered until the queuer is done, so an exited owner is not what the
+// queuer finds. Counts the rounds where the queuer freed the object, the
+// path under test, and needs at least one.
+TEST(Biased, QueuerThatFindsTheObjectMergedDropsItsReferenceAsAnOrdinaryDecref) {
+  using S = StressBiased;
+  constexpr int kRounds = kThreadSanitizer ? 300 : 1000;
+  int queuer_freed = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    S::Runtime rt;
+    std::atomic<Object<S>*> shared{nullptr};
+    std::atomic<bool> handed{false}, queuer_done{false};
+    std::int64_t read = -1;
+    // Waits that stay runnable, so the queuer's chaos yield has a thread
+    // to hand the CPU to; yielding themselves, so three threads on two
+    // CPUs do not spin out whole time slices.
+    auto spin_until = [](auto&& ready) {
+      while (!ready()) std::this_thread::yield();
+    };
+    auto owner = [&](S::Context& ctx) {
+      Object<S>* x = new_int<S>(ctx, round);
+      ctx.incref(x);  // thread 1's reference
+      ctx.incref(x);  // thread 2's
+      ctx.publish(x);
+      shared.store(x, std::memory_order_release);
+      spin_until([&] { return handed.load(std::memory_order_acquire); });
+      ctx.decref(x);  // ours
+      ctx.decref(x);  // thread 2's two: local reaches zero, with the
+      ctx.decref(x);  // shared count at one: merged, unowned, alive
+      spin_until([&] { return queuer_done.load(std::memory_order_acquire); });
+    };  // detach merges x here if the queuer found us registered
+    auto queuer = [&](S::Context& ctx) {
+      Object<S>* x;
+      spin_until([&] { return (x = shared.load(std::memory_order_acquire)) != nullptr; });
+      read = x->value.i;
+      ctx.decref(x);  // shared count 0, unflagged: queue it to the owner
+      queuer_done.store(true, std::memory_order_release);
+    };
+    auto helper = [&](S::Context& ctx) {
+      Object<S>* x;
+      spin_until([&] { return (x = shared.load(std::memory_order_acquire)) != nullptr; });
+      spin_until([&] {
+        return (x->rc.shared.load(std::memory_order_relaxed) & 3) == S::kQueued;
+      });
+      ctx.incref(x);  // a shared reference, made while x is queued
+      handed.store(true, std::memory_order_release);  // both ours go to the owner
+    };
+    const ThreadsResult r = run_threads<S>(rt, Launch::together, owner, queuer, helper);
+    ASSERT_EQ(r.live, 0) << "round " << round;
+    ASSERT_EQ(read, round);
+    ASSERT_EQ(r.freed[0] + r.freed[1], 1u) << "round " << round;
+    queuer_freed += static_cast<int>(r.freed[1]);
+  }
+  EXPECT_GT(queuer_freed, 0) << "the queuer never found the object merged: the path went untested";
+  EXPECT_EQ(ObjectTracker::instance().live(), 0u);
+  std::printf("queuer found the object merged in %d of %d rounds\n", queuer_freed, kRounds);
 }
 
 }  // namespace

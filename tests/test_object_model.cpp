@@ -1,8 +1,12 @@
 // The object model under every strategy: deep teardown without recursion,
 // containers releasing children, and the GIL's fairness.
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "tests/test_support.h"
 
@@ -83,6 +87,77 @@ TEST(GilFairness, EveryThreadGetsTurns) {
   }
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_GE(turns[t].load(), kTurnsEach);
+}
+
+// The CPUs this process may run on, lowest first; empty if unknown.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return {};
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+// Best effort: a test that pins only to make a bug likelier to show still
+// runs, and still checks the same thing, where pinning is refused.
+void pin_this_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+// The forced switch (CPython's FORCE_SWITCHING): a holder that drops the
+// lock on another thread's request waits until that thread has taken it,
+// so it never wins the lock straight back. Two threads run work with
+// safepoints; after every request a thread honours, the other thread must
+// have run before its safepoint returns. Without the forced switch the
+// dropper retakes the lock whenever it reaches the mutex before the thread
+// it woke: nearly always when that thread wakes on another CPU, rarely when
+// the two share one (the woken thread preempts its waker), so the threads
+// are pinned to two different CPUs where the process has two. Over 60
+// honoured requests some retake shows up. Counts, never time: with the
+// forced switch there is no retake, however loaded the machine.
+TEST(GilFairness, ADroppedLockGoesToTheThreadThatAskedForIt) {
+  constexpr int kSwitches = 60;  // honoured requests, both threads together
+  Gil::Runtime rt(std::chrono::microseconds(1000));
+  std::atomic<int> honoured{0};
+  std::atomic<int> last_runner{-1};
+  int retakes[2] = {0, 0};
+  const std::vector<int> cpus = allowed_cpus();
+  auto body = [&](int me) {
+    if (cpus.size() >= 2) pin_this_thread(cpus[static_cast<std::size_t>(me)]);
+    Gil::Context ctx(rt, ThreadIndex{static_cast<std::uint32_t>(me)});
+    ctx.attach();
+    Object<Gil>* o = new_int<Gil>(ctx, me);
+    while (honoured.load(std::memory_order_relaxed) < kSwitches) {
+      last_runner.store(me, std::memory_order_relaxed);
+      for (int i = 0; i < 100; ++i) {
+        ctx.incref(o);
+        ctx.decref(hide(o));
+      }
+      // Only the asker's take() clears a request, and it cannot take the
+      // lock while we hold it: a request seen here is honoured just below.
+      const bool asked = rt.drop_requested();
+      ctx.safepoint();
+      if (asked) {
+        honoured.fetch_add(1, std::memory_order_relaxed);
+        if (last_runner.load(std::memory_order_relaxed) == me) ++retakes[me];
+      }
+    }
+    last_runner.store(me, std::memory_order_relaxed);  // ran, even if only to leave
+    ctx.decref(o);
+    ctx.detach();
+  };
+  std::thread a(body, 0), b(body, 1);
+  a.join();
+  b.join();
+  EXPECT_GE(honoured.load(), kSwitches);
+  EXPECT_EQ(retakes[0], 0) << "thread 0 dropped the lock on request and won it back";
+  EXPECT_EQ(retakes[1], 0) << "thread 1 dropped the lock on request and won it back";
+  EXPECT_EQ(ObjectTracker::instance().live(), 0u);
 }
 
 }  // namespace
