@@ -190,7 +190,10 @@ class Runner {
   Calibration calibrate(int cpu, bool reuse) {
     const auto now = Clock::now();
     if (reuse && cal_cpu_ == cpu && now - cal_at_ < std::chrono::milliseconds(50)) return cal_;
-    cal_ = calibrate_on(topo_, cpu, 3);
+    // Two tries: a calibration costs ~15 ms, once per repetition (the next
+    // repetition reuses this one as its "before"), against 50 ms of
+    // measurement; a disturbed one is retried once inside calibrate_on.
+    cal_ = calibrate_on(topo_, cpu, 2);
     cal_cpu_ = cpu;
     cal_at_ = Clock::now();
     return cal_;
@@ -204,6 +207,9 @@ class Runner {
     plan.threads = c.cell.threads;
     plan.size = opt_.size;
     plan.iterations = c.iterations;
+    // A warm-up iteration pays for itself only where a repetition holds
+    // several iterations; fork_cow's one iteration fills --min-time alone.
+    plan.warmup = c.iterations > 1;
     plan.bind = binder(c.cell);
     plan.cpus = c.cell.cpus;
     plan.own_helper_threads = c.counted.helper_threads;
@@ -296,11 +302,13 @@ class Runner {
 nlohmann::json Runner::summary_json(const CellRun& c) const {
   const Stats st = stats_of(c.ns_per_item());
   const Shortfall why = shortfall(c, st);
-  nlohmann::json j{{"repetitions", st.n},
-                   {"repetitions_run", c.samples.size()},
+  // repetitions: every one the cell got, disturbed ones included (each is
+  // an iteration entry in the file); the statistics use the clean ones.
+  nlohmann::json j{{"repetitions", c.samples.size()},
+                   {"repetitions_in_statistics", st.n},
                    {"disturbed_repetitions", c.disturbed},
                    {"minimum_repetitions", opt_.repetitions},
-                   {"incomplete", st.n < static_cast<std::size_t>(opt_.repetitions)},
+                   {"incomplete", c.samples.size() < static_cast<std::size_t>(opt_.repetitions)},
                    {"precision", opt_.precision},
                    {"precision_reached", why == Shortfall::none && c.error.empty() && st.ci.has_value()},
                    {"not_reached_why", to_string(why) ? nlohmann::json(to_string(why)) : nlohmann::json(nullptr)},

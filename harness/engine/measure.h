@@ -2,7 +2,8 @@
 // How one repetition is timed and judged, and how the counters are taken.
 //
 // A repetition builds a fresh Team of Uncounted<S> (threads pinned, attached,
-// the workload built), runs one untimed warm-up iteration, then `iterations`
+// the workload built), runs one untimed warm-up iteration (unless one
+// iteration alone fills the repetition), then `iterations`
 // timed ones, verifies every checksum and, at the end, that every object was
 // freed. Around the timed iterations it records what the operating system
 // saw (CPU time, context switches, steal) and judges whether the repetition
@@ -48,6 +49,7 @@ struct RepetitionPlan {
   std::function<int(std::uint32_t)> bind;     // pins worker tid; returns its CPU or -1
   std::vector<int> cpus;                      // where the workers run (steal is read there)
   bool own_helper_threads = false;            // from the counted pass
+  bool warmup = true;                         // one untimed iteration first
   const std::atomic<bool>* stop = nullptr;    // a signal arrived: stop between iterations
 };
 
@@ -93,7 +95,7 @@ template <RefCountStrategy T, template <class> class W>
   const std::uint64_t expected = team->expected_checksum();
   rep.usage.assign(plan.threads, ThreadUsage{});
   try {
-    (void)team->iterate();  // warm-up: caches, allocator pages, branch history
+    if (plan.warmup) (void)team->iterate();  // caches, allocator pages, branch history
     const std::optional<double> steal0 = steal_seconds(plan.cpus);
     for (std::uint64_t i = 0; i < plan.iterations; ++i) {
       if (stopped()) {
