@@ -1,0 +1,170 @@
+// The measurement engine: the interval of the median, the bimodality and
+// disturbance judgements, the counting policy, one repetition, and buffered's
+// exact counters. Correctness only: nothing here times anything.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "harness/engine/disturbance.h"
+#include "harness/engine/measure.h"
+#include "harness/engine/probe.h"
+#include "harness/engine/stats.h"
+#include "harness/engine/topology.h"
+#include "strategies/registry.h"
+#include "workloads/hot_object.h"
+#include "workloads/private_churn.h"
+
+namespace rcb {
+namespace {
+
+TEST(MedianInterval, NeedsSixSamples) {
+  EXPECT_FALSE(median_ci95({1, 2, 3, 4, 5}).has_value());
+  const auto ci = median_ci95({6, 1, 5, 2, 4, 3});
+  ASSERT_TRUE(ci.has_value());
+  EXPECT_EQ(ci->low, 1);
+  EXPECT_EQ(ci->high, 6);
+  EXPECT_NEAR(ci->coverage, 1 - 2.0 / 64, 1e-12);  // P(B(6, 1/2) = 0) = 1/64 each side
+}
+
+TEST(MedianInterval, UsesTheBinomialRanks) {
+  // n = 20: ranks 6 and 15 (P(B <= 5) = 2.07%, P(B <= 6) = 5.77%).
+  std::vector<double> v;
+  for (int i = 20; i >= 1; --i) v.push_back(i);
+  const auto ci = median_ci95(v);
+  ASSERT_TRUE(ci.has_value());
+  EXPECT_EQ(ci->low, 6);
+  EXPECT_EQ(ci->high, 15);
+  EXPECT_GE(ci->coverage, 0.95);
+  EXPECT_LT(ci->coverage, 0.96);
+}
+
+TEST(Bimodal, TwoClustersButNotOneOutlier) {
+  EXPECT_TRUE(bimodal({1.00, 1.01, 1.02, 1.00, 1.50, 1.51, 1.49, 1.50}, 0.04));
+  EXPECT_FALSE(bimodal({1.00, 1.01, 1.02, 1.00, 1.01, 1.02, 1.00, 1.50}, 0.04));
+  EXPECT_FALSE(bimodal({1.00, 1.02, 1.04, 1.06, 1.08, 1.10, 1.12, 1.14}, 0.04));
+}
+
+ThreadUsage usage(double wall_ms, double cpu_ms, std::int64_t involuntary, std::int64_t voluntary) {
+  return {static_cast<std::int64_t>(wall_ms * 1e6), static_cast<std::int64_t>(cpu_ms * 1e6), involuntary, voluntary};
+}
+
+TEST(Disturbance, JudgedByTimeLostNotByBriefPreemptions) {
+  EXPECT_FALSE(judge_disturbance({usage(50, 50, 0, 0)}, 0, 0.05, false).disturbed);
+  // Five kernel-thread preemptions that cost 0.1%: recorded, not disturbed.
+  const Disturbance brief = judge_disturbance({usage(50, 49.95, 5, 0)}, 0, 0.05, false);
+  EXPECT_FALSE(brief.disturbed);
+  EXPECT_EQ(brief.involuntary_switches, 5);
+  // A worker that never blocked lost 5% of its time.
+  const Disturbance lost = judge_disturbance({usage(50, 47.5, 1, 0), usage(50, 50, 0, 0)}, 0, 0.05, false);
+  EXPECT_TRUE(lost.disturbed);
+  EXPECT_NEAR(lost.min_cpu_over_wall, 0.95, 1e-9);
+}
+
+TEST(Disturbance, BlockingWorkersAreJudgedByPreemptionRate) {
+  // A GIL waiter: its lost time is its own, so only forced switches count.
+  EXPECT_FALSE(judge_disturbance({usage(50, 25, 2, 40)}, 0, 0.05, false).disturbed);
+  EXPECT_TRUE(judge_disturbance({usage(50, 25, 20, 40)}, 0, 0.05, false).disturbed);
+  // ... unless the strategy's own helper thread is the one preempting it.
+  EXPECT_FALSE(judge_disturbance({usage(50, 25, 20, 40)}, 0, 0.05, true).disturbed);
+}
+
+TEST(Disturbance, HostSteal) {
+  EXPECT_TRUE(judge_disturbance({usage(50, 50, 0, 0)}, 0.010, 0.05, false).disturbed);
+  EXPECT_FALSE(judge_disturbance({usage(50, 50, 0, 0)}, 0.0001, 0.05, false).disturbed);
+}
+
+// The counted instantiation counts; the one timed repetitions run has no
+// counter left to count with.
+TEST(CountingPolicy, UncountedCountsNothing) {
+  static_assert(!std::is_same_v<Atomic, Uncounted<Atomic>>);
+  static_assert(std::is_same_v<Plain, Uncounted<Plain>>);
+  static_assert(sizeof(Object<Uncounted<Buffered>>) < sizeof(Object<Buffered>),
+                "the exact-peak count lives in the counted instantiation's header only");
+  const auto count_atomic_rmw = []<class S>() {
+    TeamConfig cfg;
+    Team<S, HotObject> team(cfg);
+    (void)team.iterate();
+    return team.finish().counters[Counter::atomic_rmw];
+  };
+  EXPECT_EQ(count_atomic_rmw.operator()<Atomic>(), 2 * HotObject<Atomic>::iterations(Size::quick));
+  EXPECT_EQ(count_atomic_rmw.operator()<Uncounted<Atomic>>(), 0u);
+  EXPECT_EQ(count_atomic_rmw.operator()<Uncounted<Frozen>>(), 0u);
+}
+
+TEST(Repetition, TimesUncountedAndChecksEverything) {
+  RepetitionPlan plan;
+  plan.iterations = 3;
+  const Repetition rep = run_repetition<Uncounted<Biased>, PrivateChurn>(plan);
+  EXPECT_EQ(rep.error, "");
+  EXPECT_EQ(rep.iterations, 3u);
+  EXPECT_GT(rep.seconds, 0);
+  EXPECT_GT(rep.ns_per_item(), 0);
+  ASSERT_EQ(rep.usage.size(), 1u);
+  EXPECT_GT(rep.usage[0].cpu_ns, 0);
+  EXPECT_GE(rep.usage[0].wall_ns, rep.usage[0].cpu_ns / 2);
+}
+
+TEST(CountedPass, SizesTheRepetitionAndFindsHelperThreads) {
+  const CountedPass plain = counted_pass<Plain, PrivateChurn>(1, Size::quick, 0.01, {});
+  EXPECT_EQ(plain.error, "");
+  EXPECT_GE(plain.iterations, 2u);
+  EXPECT_GT(plain.seconds_per_iteration, 0);
+  EXPECT_FALSE(plain.helper_threads);
+  const CountedPass buffered = counted_pass<Buffered, PrivateChurn>(1, Size::quick, 0.01, {});
+  EXPECT_EQ(buffered.error, "");
+  EXPECT_TRUE(buffered.helper_threads) << "buffered's commit thread";
+  EXPECT_GT(buffered.counters[Counter::log_entries], 0u);
+}
+
+// buffered's peak counts every dead object, children included: a tree
+// dropped by one decref is that many dead objects at once, whatever the
+// committer does, and every one of them is freed late.
+TEST(BufferedCounters, ExactPeakAndEveryLateFree) {
+  using Obj = Object<Buffered>;
+  Buffered::Runtime rt;
+  constexpr std::uint32_t kDepth = 10;
+  constexpr std::uint64_t kNodes = (std::uint64_t{1} << (kDepth + 1)) - 1;
+  {
+    Buffered::Context ctx(rt, ThreadIndex{0});
+    ctx.attach();
+    std::vector<std::vector<Obj*>> levels(kDepth + 1);
+    for (std::uint32_t d = 0; d <= kDepth; ++d)
+      for (std::uint64_t i = 0; i < (std::uint64_t{1} << (kDepth - d)); ++i) {
+        Obj* node = new_object<Buffered>(ctx, Kind::tuple, 2);
+        if (d > 0) {
+          set_item(node, 0, levels[d - 1][2 * i]);
+          set_item(node, 1, levels[d - 1][2 * i + 1]);
+        }
+        levels[d].push_back(node);
+      }
+    ctx.decref(levels[kDepth][0]);
+    ctx.detach();
+  }
+  rt.shutdown();
+  const Counters c = rt.counters();
+  EXPECT_EQ(c[Counter::peak_pending_frees], kNodes);
+  EXPECT_EQ(c[Counter::delayed_frees], kNodes);
+  EXPECT_EQ(rt.objects_freed(), kNodes);
+}
+
+TEST(Probe, MeasuresEveryFloorItCan) {
+  Topology topo;
+  std::vector<int> cpus(topo.allowed_pus().begin(), topo.allowed_pus().end());
+  if (cpus.size() > 2) cpus.resize(2);
+  const ProbeResult p = run_probe(topo, cpus);
+  EXPECT_GT(p.plain_pair_ns, 0);
+  EXPECT_GT(p.atomic_pair_ns, 0);
+  EXPECT_TRUE(std::isfinite(p.atomic_pair_ns));
+  if (cpus.size() == 2) {
+    EXPECT_GT(p.contended_pair_ns, 0);
+    EXPECT_GT(p.separate_lines_pair_ns, 0);
+  }
+  const auto j = p.to_json();
+  EXPECT_TRUE(j.contains("plain_pair_ns"));
+  EXPECT_TRUE(j.contains("contended_pair_ns"));
+}
+
+}  // namespace
+}  // namespace rcb
