@@ -34,6 +34,8 @@ class UsageError : public std::runtime_error {
 
 int cmd_list();
 int cmd_env(bool as_json);
+// `rcbench probe`: the hardware floor (harness/engine/probe.h), pinned by `placement`.
+int cmd_probe(const std::string& placement, bool as_json);
 int cmd_run(const RunOptions& opt);
 // `rcbench run --metric instructions`: each single-threaded cell under
 // callgrind (harness/instructions.cpp).

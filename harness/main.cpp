@@ -132,7 +132,7 @@ int cmd_list_impl() {
 int rcb::cmd_list() { return cmd_list_impl(); }
 
 // The subcommands a user may name (the hidden _instructions is accepted too).
-constexpr std::string_view kSubcommands = "list, env, run, compare";
+constexpr std::string_view kSubcommands = "list, env, probe, run, compare";
 
 int main(int argc, char** argv) {
   CLI::App app{"rcbench: what does each way of reference counting cost, per operation and at scale, on this machine?"};
@@ -142,7 +142,8 @@ int main(int argc, char** argv) {
   // CLI11 would call an unknown first word "not expected"; name the choices.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string first = argv[1];
-    if (first != "list" && first != "env" && first != "run" && first != "compare" && first != "_instructions") {
+    if (first != "list" && first != "env" && first != "probe" && first != "run" && first != "compare" &&
+        first != "_instructions") {
       std::cerr << "rcbench: unknown subcommand '" << first << "' (valid: " << kSubcommands << ")\n";
       return rcb::kExitUsage;
     }
@@ -153,6 +154,14 @@ int main(int argc, char** argv) {
   auto* env = app.add_subcommand("env", "print the topology, frequency-control state, calibration and warnings");
   bool env_json = false;
   env->add_flag("--json", env_json, "print JSON for scripts");
+
+  auto* probe = app.add_subcommand(
+      "probe", "measure the hardware floor: a plain, an atomic, a contended and a separate-lines incref+decref pair");
+  std::string probe_placement = "compact";
+  bool probe_json = false;
+  probe->add_option("--placement", probe_placement, "where the one or two threads go: compact, scatter or a CPU list")
+      ->capture_default_str();
+  probe->add_flag("--json", probe_json, "print JSON for scripts");
 
   auto* run = app.add_subcommand("run", "run the strategy x workload x threads matrix and write JSON");
   rcb::RunOptions opt;
@@ -250,6 +259,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("list")) return rcb::cmd_list();
     if (app.got_subcommand("env")) return rcb::cmd_env(env_json);
+    if (app.got_subcommand("probe")) return rcb::cmd_probe(probe_placement, probe_json);
     if (app.got_subcommand("compare")) {
       if (!cmp_threshold.empty()) cmp_opt.threshold = parse_percent(cmp_threshold, "--threshold");
       if (cmp_json && cmp->count("--format") > 0 && cmp_opt.format != "json")

@@ -529,6 +529,39 @@ std::vector<std::string> workload_names() {
   return v;
 }
 
+// The first two CPUs a placement gives (one where only one is allowed).
+static std::vector<int> probe_cpus(const Topology& topo, const Placement& placement) {
+  const std::uint32_t want = topo.pu_count() >= 2 ? 2 : 1;
+  std::vector<int> cpus = topo.assign(placement, want);
+  if (cpus.size() > 1 && cpus[0] == cpus[1]) cpus.resize(1);
+  return cpus;
+}
+
+int cmd_probe(const std::string& placement_text, bool as_json) {
+  Topology topo;
+  const Placement placement = parse_placement(placement_text);
+  const ProbeResult p = run_probe(topo, probe_cpus(topo, placement));
+  if (as_json) {
+    std::cout << p.to_json().dump(2) << "\n";
+    return kExitOk;
+  }
+  const auto line = [](const char* what, double ns, double plain) {
+    std::printf("%-24s %8.2f ns  %7.1fx plain pair\n", what, ns, ns / plain);
+  };
+  std::printf("incref+decref pair, per thread, median of 7 loops; CPUs");
+  for (int c : p.cpus) std::printf(" %d", c);
+  std::printf("\n");
+  line("plain", p.plain_pair_ns, p.plain_pair_ns);
+  line("atomic (uncontended)", p.atomic_pair_ns, p.plain_pair_ns);
+  if (p.contended_pair_ns > 0) {
+    line("atomic, one line, 2 thr", p.contended_pair_ns, p.plain_pair_ns);
+    line("atomic, own lines, 2 thr", p.separate_lines_pair_ns, p.plain_pair_ns);
+  } else {
+    std::printf("(one CPU: no two-thread figures)\n");
+  }
+  return kExitOk;
+}
+
 int cmd_run(const RunOptions& opt_in) {
   RunOptions opt = opt_in;
   std::ostream& msg = messages_stream(opt.out);
@@ -672,12 +705,7 @@ int cmd_run(const RunOptions& opt_in) {
   msg << std::flush;
 
   // 1. the hardware floor, pinned as the run's threads are.
-  std::vector<int> probe_cpus = topo.assign(placement, std::min<std::uint32_t>(2, std::max<std::uint32_t>(max_threads, pus >= 2 ? 2u : 1u)));
-  if (probe_cpus.size() > 1 && probe_cpus[0] == probe_cpus[1]) probe_cpus.resize(1);
-  if (!Session::interrupted()) {
-    const ProbeResult probe = run_probe(topo, probe_cpus);
-    context["probe"] = probe.to_json();
-  }
+  if (!Session::interrupted()) context["probe"] = run_probe(topo, probe_cpus(topo, placement)).to_json();
 
   const ResultsOutput out(opt.out);
   Runner runner(opt, topo, placement, std::move(cells), context, out);

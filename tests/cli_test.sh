@@ -92,10 +92,10 @@ expect_no_file unwritable-leftover "$tmp/a.json"
 check version 0 "$rcbench" --version
 expect_text version '^rcbench [0-9][^ ]*, commit ([0-9a-f]{12}|unknown)'
 check unknown-subcommand 2 "$rcbench" frob
-expect_text unknown-subcommand "unknown subcommand 'frob' \(valid: list, env, run, compare\)"
+expect_text unknown-subcommand "unknown subcommand 'frob' \(valid: list, env, probe, run, compare\)"
 expect_one_line unknown-subcommand
 check no-subcommand 2 "$rcbench"
-expect_text no-subcommand "subcommand is required \(valid: list, env, run, compare"
+expect_text no-subcommand "subcommand is required \(valid: list, env, probe, run, compare"
 
 # Every number and list is checked before anything runs.
 for v in nan inf -inf 0 -1 1x; do refuse "min-time $v" "bad --min-time '$v': must be .*> 0" --min-time="$v"; done
@@ -180,6 +180,15 @@ check list-only 0 "$rcbench" run --list --strategy atomic --workload shared_list
 expect_text list-only '^shared_list/atomic/threads:1$'
 expect_no_file list-only "$tmp/list.json"
 
+# The hardware floor on its own, and in every results file.
+check probe-json 0 "$rcbench" probe --json
+expect_text probe-json '"plain_pair_ns"'
+expect_text probe-json '"atomic_pair_ns"'
+expect_text probe-json '"contended_pair_ns"'
+expect_text probe-json '"separate_lines_pair_ns"'
+check probe-bad-placement 2 "$rcbench" probe --placement 0,0
+expect_one_line probe-bad-placement
+
 # SIGINT, SIGTERM and SIGHUP mid-run keep every finished benchmark in a
 # valid file marked interrupted and exit 128 + the signal; a benchmark cut
 # short of its 6 repetitions says how many it got and that it is incomplete
@@ -190,7 +199,9 @@ for sig in INT:130 TERM:143 HUP:129; do
   "$rcbench" run --strategy atomic --threads 1 --repetitions 6 --min-time 0.2 --max-time 60 \
     --out "$tmp/sig.json" >"$tmp/out" 2>&1 &
   pid=$!
-  for _ in $(seq 1 40); do [[ -s "$tmp/sig.json" ]] && break; sleep 0.05; done  # at most 2 s
+  # The first checkpoint comes after the first round: wait for it (a loaded
+  # machine takes longer), then interrupt the second round.
+  for _ in $(seq 1 600); do [[ -s "$tmp/sig.json" ]] && break; sleep 0.05; done
   sleep 0.3
   kill "-${sig%%:*}" "$pid"
   wait "$pid"
