@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <random>
 #include <regex>
 #include <set>
@@ -187,22 +188,25 @@ class Runner {
     };
   }
 
-  Calibration calibrate(int cpu, bool reuse) {
+  // The effective clock drifts over seconds, not milliseconds: one
+  // calibration serves every repetition on the same CPU for a second, as
+  // "before" of the next and "after" of the last. That keeps ~15 ms of
+  // calibration from doubling the cost of a 50 ms repetition, and drift is
+  // still bracketed at one-second resolution.
+  Calibration calibrate(int cpu) {
     const auto now = Clock::now();
-    if (reuse && cal_cpu_ == cpu && now - cal_at_ < std::chrono::milliseconds(50)) return cal_;
-    // Two tries: a calibration costs ~15 ms, once per repetition (the next
-    // repetition reuses this one as its "before"), against 50 ms of
-    // measurement; a disturbed one is retried once inside calibrate_on.
-    cal_ = calibrate_on(topo_, cpu, 2);
-    cal_cpu_ = cpu;
-    cal_at_ = Clock::now();
-    return cal_;
+    auto& [at, cal] = calibrations_[cpu];
+    if (cal.ghz > 0 && now - at < std::chrono::seconds(1)) return cal;
+    // Two tries; a disturbed calibration is retried once inside calibrate_on.
+    cal = calibrate_on(topo_, cpu, 2);
+    at = Clock::now();
+    return cal;
   }
 
   void one_repetition(CellRun& c) {
     const int first_cpu = c.cell.cpus.empty() ? -1 : c.cell.cpus.front();
     Sample s;
-    s.before = calibrate(first_cpu, true);
+    s.before = calibrate(first_cpu);
     RepetitionPlan plan;
     plan.threads = c.cell.threads;
     plan.size = opt_.size;
@@ -220,7 +224,7 @@ class Runner {
       fail(c, s.rep.error);
       return;
     }
-    s.after = calibrate(first_cpu, false);
+    s.after = calibrate(first_cpu);
     for (std::size_t t = 0; t < s.rep.bound_cpu.size(); ++t)
       if (s.rep.bound_cpu[t] >= 0 && s.rep.last_cpu[t] != s.rep.bound_cpu[t])
         warn("thread " + std::to_string(t) + " of " + c.cell.name + " was bound to CPU " +
@@ -294,9 +298,7 @@ class Runner {
   bool budget_ran_out_ = false;
   std::vector<std::string> failures_, warnings_;
   std::string last_round_line_;
-  int cal_cpu_ = -2;
-  Clock::time_point cal_at_;
-  Calibration cal_;
+  std::map<int, std::pair<Clock::time_point, Calibration>> calibrations_;  // per CPU: when, what
 };
 
 nlohmann::json Runner::summary_json(const CellRun& c) const {
