@@ -176,6 +176,14 @@ class Runner {
   [[nodiscard]] const std::vector<std::string>& failures() const { return failures_; }
   [[nodiscard]] const std::vector<std::string>& warnings() const { return warnings_; }
   [[nodiscard]] std::size_t rounds() const { return rounds_; }
+  void set_probe_end(nlohmann::json probe, double plain_pair_moved) {
+    context_["probe_end"] = std::move(probe);
+    context_["probe_plain_pair_moved"] = plain_pair_moved;
+    if (std::abs(plain_pair_moved) > 0.05)
+      warn("the machine's plain incref+decref pair took " + std::to_string(static_cast<int>(std::lround(100 * plain_pair_moved))) +
+           "% longer at the end of the run than at its start: something outside this VM's view (a busy "
+           "neighbour on the same core) changed its speed; compare this run with others by its floor");
+  }
 
  private:
   std::function<int(std::uint32_t)> binder(const Cell& cell) {
@@ -712,6 +720,17 @@ int cmd_run(const RunOptions& opt_in) {
   const ResultsOutput out(opt.out);
   Runner runner(opt, topo, placement, std::move(cells), context, out);
   int status = runner.run();
+  // The floor again, at the end: a machine that got slower or faster during
+  // the run (a busy neighbour on the same physical core changes the plain
+  // pair without changing the clock) shows here, not in any repetition.
+  std::optional<double> floor_moved;
+  if (!Session::interrupted() && context.contains("probe")) {
+    const nlohmann::json end = run_probe(topo, probe_cpus(topo, placement)).to_json();
+    const double before = context["probe"]["plain_pair_ns"].get<double>();
+    const double after = end["plain_pair_ns"].get<double>();
+    if (before > 0) floor_moved = after / before - 1;
+    runner.set_probe_end(end, floor_moved.value_or(0));
+  }
   freq.restore();
   // The frequency state now says "restored".
   nlohmann::json doc = runner.document();
