@@ -154,7 +154,8 @@ void print_console(std::ostream& os, const std::vector<Row>& rows) {
     if (r.failed) {
       flags.push_back("FAILED: " + (r.error.empty() ? std::string("no reason given") : r.error));
     } else {
-      if (r.median) c[1] = fmt("%.3f ns/item", *r.median) + (r.half_width ? fmt(" ±%.1f%%", *r.half_width * 100) : "");
+      // The ± column stays aligned when a benchmark has too few samples for an interval.
+      if (r.median) c[1] = fmt("%.3f ns/item", *r.median) + (r.half_width ? fmt(" ±%4.1f%%", *r.half_width * 100) : " ±  n/a");
       if (r.cycles) c[2] = fmt("%.2f cyc/item", *r.cycles);
       if (r.items_per_second) c[3] = si(*r.items_per_second) + " items/s";
       if (r.repetitions) c[4] = std::to_string(*r.repetitions) + " reps";

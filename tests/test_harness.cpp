@@ -356,7 +356,7 @@ TEST(Summary, ConsoleHasOneAlignedLinePerBenchmarkWithFlags) {
   std::getline(lines, second);
   EXPECT_FALSE(std::getline(lines, extra)) << s;
   EXPECT_EQ(first.rfind("shared_list/atomic/threads:1", 0), 0u) << s;
-  for (const char* part : {"12.500 ns/item ±4.0%", "31.25 cyc/item", "80M items/s", "3 reps", "disturbed 1",
+  for (const char* part : {"12.500 ns/item ± 4.0%", "31.25 cyc/item", "80M items/s", "3 reps", "disturbed 1",
                            "not reached: budget", "INCOMPLETE"})
     EXPECT_NE(first.find(part), std::string::npos) << part << " in " << first;
   EXPECT_EQ(second.rfind("fib/biased/threads:2", 0), 0u) << s;
