@@ -38,6 +38,17 @@ STRATEGY_SHAPE = {
     "plain": (1.0, 0.0), "gil": (1.1, 0.9), "atomic": (2.5, 0.35), "biased": (1.3, 0.05),
     "buffered": (1.8, 0.1), "frozen": (1.05, 0.02), "remote": (2.0, 0.2), "my_new_idea": (1.5, 0.1),
 }
+# The strategies being added in issues 14 and 15, shaped so their lines part: every family then
+# has a member that scales and one that does not.
+FAMILY_STRATEGY_SHAPE = {
+    "remote_padded": (2.2, 0.25), "immortal": (1.02, 0.01), "deferred": (1.2, 0.03), "cpython_ft": (1.4, 0.04),
+    "sticky": (2.6, 0.3), "sharded": (3.0, 0.01), "refcache": (1.6, 0.005), "libstdcxx": (2.5, 0.35),
+    "boost_intrusive": (2.4, 0.4),
+}
+# Every family, and one strategy no family lists: 17 strategies.
+MANY_STRATEGIES = ["plain", "gil", "atomic", "buffered", "biased", "frozen", "remote", "remote_padded",
+                   "immortal", "deferred", "cpython_ft", "sticky", "sharded", "refcache", "libstdcxx",
+                   "boost_intrusive", "my_new_idea"]
 STRATEGY_COUNTERS = {
     "atomic": {"atomic_rmw": 2.0},
     "biased": {"owner_ops": 1.9, "shared_ops": 0.1, "queued": 0.001, "merged": 0.001},
@@ -66,7 +77,7 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
     benchmarks = []
     for w_i, w in enumerate(workloads):
         for s in strategies:
-            cost, loss = STRATEGY_SHAPE.get(s, (1.5, 0.1))
+            cost, loss = STRATEGY_SHAPE.get(s) or FAMILY_STRATEGY_SHAPE.get(s, (1.5, 0.1))
             for t in ([1] if s == "plain" else threads):
                 name = f"{w}/{s}/threads:{t}"
                 meta = {"strategy": s, "workload": w, "threads": t, "size": "quick", "placement": "compact",
