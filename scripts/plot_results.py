@@ -53,8 +53,11 @@ DPI = 130
 # grey is kept for the reference lines drawn into other families' panels, so no family uses it.
 
 FAMILY_STYLE = {  # family -> (colour for its name in titles and legends, shades, marker offset)
-    "seeds": ("#08306b", ["#222222", "#6a51a3", "#08306b", "#4eb3d3", "#2171b5", "#0e8f8f",
-                          "#3f48cc", "#7b8fd6"], 0),
+    # The seeds are eight, too many for one hue: blues, with gil in purple and frozen in teal,
+    # the ones whose lines sit far from the others anyway; remote and remote_padded one indigo,
+    # dark and light, as they are one mechanism.
+    "seeds": ("#08306b", ["#222222", "#88419d", "#08306b", "#4eb3d3", "#2171b5", "#0e8f8f",
+                          "#3f48cc", "#8f9ee0"], 0),
     "cpython": ("#a63603", ["#e6550d", "#fd8d3c", "#8c2d04", "#c2621b"], 8),
     "scalable": ("#006d2c", ["#31a354", "#006d2c", "#78c679", "#4d7f17"], 4),
     "library": ("#7a0177", ["#c51b8a", "#7a0177", "#f768a1", "#a0447e"], 10),
@@ -160,6 +163,22 @@ def category_ticks(ax, labels: list[str], inches_each: float, fontsize=None) -> 
     slanted = longest * 0.085 > inches_each
     ax.set_xticks(range(len(labels)), labels, fontsize=fontsize, rotation=30 if slanted else 0,
                   ha="right" if slanted else "center", rotation_mode="anchor" if slanted else "default")
+
+
+def family_slots(strategies: list[str]) -> tuple[dict[str, float], float]:
+    """Offsets from a category's centre for bars of `strategies` side by side, 0.8 wide in all,
+    with half a bar's gap between families so the groups show without reading colours; and the
+    width of one bar's slot."""
+    families = families_of(strategies)
+    gap = 0.5 if len(families) > 1 else 0.0
+    slot = 0.8 / (len(strategies) + gap * (len(families) - 1))
+    offsets, pos = {}, 0.0
+    for i, s in enumerate(strategies):
+        if i and rcresults.family(s) != rcresults.family(strategies[i - 1]):
+            pos += gap
+        offsets[s] = -0.4 + slot * (pos + 0.5)
+        pos += 1
+    return offsets, slot
 
 
 def slot_x(group: int, slot: int, slots: int) -> float:
@@ -290,7 +309,7 @@ def throughput_panel(ax, res: rcresults.Results, w: str, fam: str, threads: list
                     lw=1.2 if reference else 1.8, capsize=0 if reference else 3, zorder=2 if reference else 3)
         values += [m + a for m, a in zip(meds, above)] + [m - b for m, b in zip(meds, below)]
         if reference:
-            state["reference_drawn"] = True
+            state["reference_in"].add(fam)
             continue
         state["shown"].add(s)
         state["cells"] += cells
@@ -326,7 +345,7 @@ def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
         fig, axes2d = plt.subplots(len(workloads), len(families), squeeze=False, sharey="row",
                                    figsize=(3.6 * len(families) + 0.8, 2.9 * len(workloads)), layout="constrained")
         rows = [[(axes2d[i][j], w, f) for j, f in enumerate(families)] for i, w in enumerate(workloads)]
-    state = {"shown": set(), "cells": [], "speedups": [], "oversubscribed": False, "reference_drawn": False,
+    state = {"shown": set(), "cells": [], "speedups": [], "oversubscribed": False, "reference_in": set(),
              "ideal_drawn": False}
     for row in rows:
         extents = []
@@ -345,27 +364,30 @@ def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
         for ax, _, _ in row:
             choose_yscale(ax, extents, 1.0)
         row[0][0].set_ylabel("items/s, all threads together")
+    reference = Line2D([], [], color=REFERENCE_GREY, marker=strategy_style("atomic")[1], ms=4, lw=1.2,
+                       label="atomic, for reference")
     extra = []
-    if state["reference_drawn"]:
-        extra.append(Line2D([], [], color=REFERENCE_GREY, marker=strategy_style("atomic")[1], ms=4, lw=1.2,
-                            label="atomic, for reference"))
     if state["ideal_drawn"]:
         extra.append(Line2D([], [], color=REFERENCE_GREY, ls="--", lw=1.0, label="ideal: plain at 1 thread × threads"))
     if state["oversubscribed"]:
         extra.append(Line2D([], [], color="grey", marker="o", mfc="white", ls="", label="more threads than CPUs"))
     if len(families) == 1:
-        strategy_legend(fig, state["shown"], extra)
+        strategy_legend(fig, state["shown"], ([reference] if state["reference_in"] else []) + extra)
     else:
-        # A legend over each family's column: its members are the same in every row.
+        # A legend over each family's column, since its members are the same in every row; four
+        # entries a column keeps them one height, so the panels below line up.
         for j, fam in enumerate(families):
-            members = [s for s in strategy_order(state["shown"]) if rcresults.family(s) == fam]
-            handles = [strategy_handle(s) for s in members] + (extra if j == 0 else
-                                                               [h for h in extra if "atomic" in h.get_label()])
-            top = rows[0][j][0]
-            legend = top.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.12), frameon=False,
-                                title=family_title(fam), ncol=2, fontsize=8, title_fontproperties={"weight": "bold"},
-                                columnspacing=1.0, handlelength=2.0)
+            handles = [strategy_handle(s) for s in strategy_order(state["shown"]) if rcresults.family(s) == fam]
+            if fam in state["reference_in"]:
+                handles.append(reference)
+            handles += [Line2D([], [], color="none", label=" ")] * (-len(handles) % 4)
+            legend = rows[0][j][0].legend(
+                handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.12), frameon=False,
+                title=family_title(fam), ncol=math.ceil(len(handles) / 4), fontsize=8, columnspacing=1.0,
+                handlelength=2.0, title_fontproperties={"weight": "bold"})
             legend.get_title().set_color(family_colour(fam))
+        if extra:
+            fig.legend(handles=extra, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(extra), frameon=False)
     suptitle(fig, res, f"Throughput vs threads (median; {whisker_words(state['cells'])})")
     plot.file = save(fig, out_dir, plot.key)
     plot.sentence = ("Items processed per second by all threads together at each thread count, one line per "
@@ -441,15 +463,15 @@ def plot_overhead(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     ratios, no_plain = overhead_ratios(res)
     workloads = list(dict.fromkeys(w for w, _ in ratios))
     strategies = strategy_order(s for _, s in ratios)
-    width = 0.8 / len(strategies)
+    offsets, width = family_slots(strategies)
     fig_w = min(14.0, max(6.0, 1.5 + len(workloads) * (0.3 + 0.14 * len(strategies))))
     fig, ax = plt.subplots(figsize=(fig_w, 4.6), layout="constrained")
-    for i, s in enumerate(strategies):
+    for s in strategies:
         colour, _ = strategy_style(s)
         xs, r = [], []
         for j, w in enumerate(workloads):
             if (w, s) in ratios:
-                xs.append(slot_x(j, i, len(strategies)))
+                xs.append(j + offsets[s])
                 r.append(ratios[(w, s)])
         # Bars grow from 1.0, so a strategy faster than plain points down.
         ax.bar(xs, [x.median - 1 for x in r], bottom=1, width=width * 0.92, color=colour, label=s, zorder=3,
@@ -805,15 +827,15 @@ def chosen_strategies(res: rcresults.Results, strategies: str | None, families: 
         asked = names(strategies)
         unknown = [s for s in asked if s not in present]
         if unknown or not asked:
-            raise UsageError(f"--strategies: no {', '.join(unknown) or 'names'} in the results; they have: "
-                             f"{', '.join(present)}")
+            raise UsageError(f"--strategies: {', '.join(unknown) or 'no names given'}: not in the results, "
+                             f"which have: {', '.join(present)}")
         chosen = [s for s in chosen if s in asked]
     if families is not None:
         asked = names(families)
         unknown = [f for f in asked if f not in rcresults.FAMILIES]
         if unknown or not asked:
-            raise UsageError(f"--families: no family {', '.join(unknown) or 'named'}; the families are: "
-                             f"{', '.join(rcresults.FAMILIES)}")
+            raise UsageError(f"--families: {', '.join(unknown) or 'no names given'}: not a family; the families "
+                             f"are: {', '.join(rcresults.FAMILIES)}")
         chosen = [s for s in chosen if rcresults.family(s) in asked]
     if not chosen:
         raise UsageError(f"no strategy in the results is both in --strategies and in --families; they have: "
