@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns rcbench results files into PNG plots and a one-page report.md.
 
-    scripts/plot results.json [more.json ...] [-o OUT_DIR]
+    scripts/plot results.json [more.json ...] [-o OUT_DIR] [--strategies A,B] [--families F,G]
     scripts/plot BASE.json NEW.json [-o OUT_DIR]
 
 Run it through scripts/plot, which finds a Python that has matplotlib: Debian's python3-matplotlib
@@ -13,7 +13,12 @@ the later file's figures, and comparison.png draws NEW/BASE of median ns per ite
 benchmark with a conservative 95% interval (NEW's low / BASE's high to NEW's high / BASE's low; the
 point alone where a file has no intervals). With more than two files the first to have a
 benchmark is its BASE. A file that cannot be read is named on stderr with the reason and left out;
-the exit status is non-zero only when no file gave anything to plot.
+the exit status is non-zero only when no file gave anything to plot (1), or when --strategies or
+--families names something the files or the family table do not have (2).
+
+Strategies are drawn by family (scripts/rcresults.py, FAMILY_OF): one hue each, a column of
+throughput panels each, grouped rows in the heatmap and grouped legends. --strategies and
+--families choose what is drawn; plain and atomic still serve as references when left out.
 """
 
 from __future__ import annotations
@@ -873,12 +878,16 @@ def main(argv=None) -> int:
         else:
             print(f"{PROG}: nothing to plot: no file given could be read as rcbench results", file=sys.stderr)
         return 1
-    if args.strategies or args.families:
+    if args.strategies is not None or args.families is not None:
         try:
-            res = res.select(chosen_strategies(res, args.strategies, args.families))
+            chosen = chosen_strategies(res, args.strategies, args.families)
         except UsageError as e:
             print(f"{PROG}: {e}", file=sys.stderr)
             return 2
+        left_out = [s for s in strategy_order(res.strategies()) if s not in chosen]
+        res = res.select(chosen)
+        if left_out:
+            res.notes.append(f"drawn: {', '.join(chosen)} (--strategies/--families); left out: {', '.join(left_out)}")
     out_dir = args.out_dir or default_out_dir(args.results[0])
     try:
         os.makedirs(out_dir, exist_ok=True)

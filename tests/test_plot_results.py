@@ -424,6 +424,113 @@ class IntervalsAndComparisonTest(PlotCase):
         self.assertRegex(self.report(out_dir), r"No file has intervals; \d of 2 benchmark\(s\) are within 5%")
 
 
+class FamilyTableTest(unittest.TestCase):
+    """The family table in rcresults.py: needs no matplotlib."""
+
+    def test_every_strategy_has_a_family_and_unknown_ones_are_other(self):
+        import rcresults
+        self.assertEqual(rcresults.family("atomic"), "seeds")
+        self.assertEqual(rcresults.family("cpython_ft"), "cpython")
+        self.assertEqual(rcresults.family("refcache"), "scalable")
+        self.assertEqual(rcresults.family("boost_intrusive"), "library")
+        self.assertEqual(rcresults.family("my_new_idea"), "other")
+        self.assertEqual(rcresults.family_members("my_new_idea"), ["my_new_idea"])
+        self.assertTrue(set(rcresults.FAMILY_OF.values()) <= set(rcresults.FAMILIES))
+        self.assertIn("other", rcresults.FAMILIES)
+        for s in rcresults.REFERENCES:
+            self.assertIn(s, rcresults.FAMILY_OF)
+
+    def test_order_is_family_by_family_with_unknown_ones_last(self):
+        import rcresults
+        shuffled = sorted(MANY_STRATEGIES + ["zzz", "aaa"], key=lambda s: s[::-1])
+        order = rcresults.strategy_order(shuffled)
+        self.assertEqual(order, MANY_STRATEGIES[:-1] + ["aaa", "my_new_idea", "zzz"])
+
+    def test_select_keeps_references_reachable(self):
+        import rcresults
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(make_results(["plain", "atomic", "sticky"], ["shared_list"], [1, 2]), f)
+            res = rcresults.load([path], lambda *_: None).select(["sticky"])
+        self.assertEqual(res.strategies(), ["sticky"])
+        self.assertIsNone(res.get("shared_list", "atomic", 2))
+        self.assertIsNotNone(res.reference("shared_list", "atomic", 2))
+        self.assertIsNotNone(res.reference("shared_list", "plain", 1))
+
+
+@unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+class FamiliesPlotTest(PlotCase):
+    def test_each_strategy_has_its_own_colour_and_marker_within_its_family(self):
+        import plot_results
+        import rcresults
+        styles = {s: plot_results.strategy_style(s) for s in MANY_STRATEGIES}
+        self.assertEqual(len({c for c, _ in styles.values()}), len(styles), styles)
+        for fam in rcresults.FAMILIES:
+            markers = [m for s, (_, m) in styles.items() if rcresults.family(s) == fam]
+            self.assertEqual(len(markers), len(set(markers)), fam)
+        self.assertEqual(plot_results.strategy_style("plain")[0], "#222222")
+        self.assertEqual(plot_results.strategy_style("x_new"), plot_results.strategy_style("x_new"))
+
+    def test_sixteen_strategies_in_every_family_render(self):
+        workloads = ["shared_list", "private_churn", "handoff", "fork_cow"]
+        path = self.write("many.json", make_results(MANY_STRATEGIES, workloads, [1, 2, 4, 8, 16], intervals=True))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(err, "")
+        self.assert_made(out_dir, ALL_PLOTS)
+        text = self.report(out_dir)
+        self.assertIn("one column per family with atomic in grey", text)
+        self.assertIn("17 strategies", text)
+        # The medians table lists strategies family by family.
+        rows = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| shared_list |")]
+        self.assertEqual(list(dict.fromkeys(rows)), MANY_STRATEGIES)
+
+    def test_strategies_option_draws_only_those(self):
+        path = self.write("r.json", make_results(["plain", "gil", "atomic", "sticky", "sharded"], ["shared_list"],
+                                                 [1, 2]))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir, "--strategies", "sharded, sticky")
+        self.assertEqual(status, 0, err)
+        # plain left out is still the overhead's denominator.
+        self.assert_made(out_dir, ["throughput.png", "overhead.png", "overhead_heatmap.png"])
+        text = self.report(out_dir)
+        self.assertIn("| shared_list | sticky | 2 |", text)
+        self.assertIn("| shared_list | sharded | 2 |", text)
+        for gone in ("gil", "atomic", "plain"):
+            self.assertNotIn(f"| shared_list | {gone} |", text)
+        self.assertIn("drawn: sticky, sharded (--strategies/--families); left out: plain, gil, atomic", text)
+
+    def test_families_option_draws_only_those(self):
+        path = self.write("r.json", make_results(["plain", "atomic", "immortal", "sticky"], ["shared_list"], [1, 2]))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir, "--families", "cpython,scalable")
+        self.assertEqual(status, 0, err)
+        text = self.report(out_dir)
+        self.assertIn("| shared_list | immortal | 2 |", text)
+        self.assertIn("| shared_list | sticky | 2 |", text)
+        self.assertNotIn("| shared_list | atomic |", text)
+
+    def test_unknown_names_are_one_line_naming_the_valid_ones(self):
+        path = self.write("r.json", make_results(["plain", "atomic", "sticky"], ["shared_list"], [1]))
+        cases = {
+            ("--strategies", "sticky,nope"): ["nope", "plain, atomic, sticky"],
+            ("--strategies", ","): ["no names given", "plain, atomic, sticky"],
+            ("--families", "seeds,bogus"): ["bogus", "seeds, cpython, scalable, library, other"],
+            ("--strategies", "sticky", "--families", "cpython"): ["sticky (scalable)"],
+        }
+        for args, words in cases.items():
+            with self.subTest(args):
+                out_dir = os.path.join(self.dir, "out")
+                status, stdout, err = self.plot(path, "-o", out_dir, *args)
+                self.assertEqual(status, 2)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+                for w in words:
+                    self.assertIn(w, err)
+                self.assertFalse(os.path.exists(out_dir))
+
+
 class LauncherTest(unittest.TestCase):
     LAUNCHER = os.path.join(SCRIPTS, "plot")
 
