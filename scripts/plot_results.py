@@ -770,7 +770,7 @@ def plot_comparison(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     ax.set_yticks(range(n), [f"{r.new.workload} / {r.new.strategy} / {r.new.threads} thr" for r in pairs],
                   fontsize=8 if n > 30 else 9)
     for label, r in zip(ax.get_yticklabels(), pairs):
-        label.set_color(strategy_style(r.new.strategy)[0])
+        label.set_color(family_colour(rcresults.family(r.new.strategy)))  # pale shades are hard to read as text
     ax.set_ylim(n - 0.5, -0.5)
     ax.grid(True, axis="x", alpha=0.3, zorder=0)
     bases = ", ".join(dict.fromkeys(r.base.source.label for r in pairs))
