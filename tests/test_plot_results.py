@@ -482,7 +482,7 @@ class FamiliesPlotTest(PlotCase):
         self.assert_made(out_dir, ALL_PLOTS)
         text = self.report(out_dir)
         self.assertIn("one column per family with atomic in grey", text)
-        self.assertIn("17 strategies", text)
+        self.assertIn("17 strategies in 5 families (seeds, cpython, scalable, library, other)", text)
         # The medians table lists strategies family by family.
         rows = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| shared_list |")]
         self.assertEqual(list(dict.fromkeys(rows)), MANY_STRATEGIES)
