@@ -53,14 +53,14 @@ DPI = 130
 # colour comes from the strategy's family (rcresults.FAMILIES): one hue per family, a shade per
 # member in the family table's order, so a bar chart or legend of 19 strategies still reads as
 # four or five groups. The shades of one family alone could be told apart only with effort, so
-# every member also gets its own marker and the shades run from dark to mid, never pale: a line
-# must stay visible on white. plain is black because every other strategy is measured against it;
+# every member also gets its own marker, and the lightest shade is still a visible line on white
+# (text uses the family's dark colour instead: pale text is unreadable). plain is black because every other strategy is measured against it;
 # grey is kept for the reference lines drawn into other families' panels, so no family uses it.
 
 FAMILY_STYLE = {  # family -> (colour for its name in titles and legends, shades, marker offset)
-    # The seeds are eight, too many for one hue: blues, with gil in purple and frozen in teal,
-    # the ones whose lines sit far from the others anyway; remote and remote_padded one indigo,
-    # dark and light, as they are one mechanism.
+    # The seeds are eight, too many shades of one hue to tell apart: blues, with gil in purple
+    # and frozen in teal (in the 2-core run gil's purple sat too near remote's indigo); remote and
+    # remote_padded one indigo, dark and light, as they are one mechanism.
     "seeds": ("#08306b", ["#222222", "#88419d", "#08306b", "#4eb3d3", "#2171b5", "#0e8f8f",
                           "#3f48cc", "#8f9ee0"], 0),
     "cpython": ("#a63603", ["#e6550d", "#fd8d3c", "#8c2d04", "#c2621b"], 8),
