@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns rcbench results files into PNG plots and a one-page report.md.
 
-    scripts/plot results.json [more.json ...] [-o OUT_DIR]
+    scripts/plot results.json [more.json ...] [-o OUT_DIR] [--strategies A,B] [--families F,G]
     scripts/plot BASE.json NEW.json [-o OUT_DIR]
 
 Run it through scripts/plot, which finds a Python that has matplotlib: Debian's python3-matplotlib
@@ -13,7 +13,12 @@ the later file's figures, and comparison.png draws NEW/BASE of median ns per ite
 benchmark with a conservative 95% interval (NEW's low / BASE's high to NEW's high / BASE's low; the
 point alone where a file has no intervals). With more than two files the first to have a
 benchmark is its BASE. A file that cannot be read is named on stderr with the reason and left out;
-the exit status is non-zero only when no file gave anything to plot.
+the exit status is non-zero only when no file gave anything to plot (1), or when --strategies or
+--families names something the files or the family table do not have (2).
+
+Strategies are drawn by family (scripts/rcresults.py, FAMILY_OF): one hue each, a column of
+throughput panels each, grouped rows in the heatmap and grouped legends. --strategies and
+--families choose what is drawn; plain and atomic still serve as references when left out.
 """
 
 from __future__ import annotations
@@ -44,41 +49,54 @@ PROG = "plot"
 DPI = 130
 
 # ---------------------------------------------------------------------------------------------
-# Style: one colour and marker per strategy in every plot, so a reader learns them once.
-# plain is black because it is the baseline every other strategy is measured against.
+# Style: one colour and marker per strategy in every plot, so a reader learns them once. The
+# colour comes from the strategy's family (rcresults.FAMILIES): one hue per family, a shade per
+# member in the family table's order, so a bar chart or legend of 19 strategies still reads as
+# four or five groups. The shades of one family alone could be told apart only with effort, so
+# every member also gets its own marker, and the lightest shade is still a visible line on white
+# (text uses the family's dark colour instead: pale text is unreadable). plain is black because every other strategy is measured against it;
+# grey is kept for the reference lines drawn into other families' panels, so no family uses it.
 
-KNOWN_STRATEGIES = {
-    "plain": ("#222222", "o"),
-    "gil": ("#8c564b", "s"),
-    "atomic": ("#d62728", "^"),
-    "buffered": ("#9467bd", "v"),
-    "biased": ("#1f77b4", "D"),
-    "frozen": ("#17becf", "P"),
-    "remote": ("#2ca02c", "X"),
-    "remote_padded": ("#74c476", "x"),
-    "immortal": ("#bcbd22", "*"),
-    "deferred": ("#e377c2", "<"),
-    "sticky": ("#ff7f0e", ">"),
-    "sharded": ("#7f7f7f", "h"),
-    "cpython_ft": ("#393b79", "p"),
+FAMILY_STYLE = {  # family -> (colour for its name in titles and legends, shades, marker offset)
+    # The seeds are eight, too many shades of one hue to tell apart: blues, with gil in purple
+    # and frozen in teal (in the 2-core run gil's purple sat too near remote's indigo); remote and
+    # remote_padded one indigo, dark and light, as they are one mechanism.
+    "seeds": ("#08306b", ["#222222", "#88419d", "#08306b", "#4eb3d3", "#2171b5", "#0e8f8f",
+                          "#3f48cc", "#8f9ee0"], 0),
+    "cpython": ("#a63603", ["#e6550d", "#fd8d3c", "#8c2d04", "#c2621b"], 8),
+    "scalable": ("#006d2c", ["#31a354", "#006d2c", "#78c679", "#4d7f17"], 4),
+    "library": ("#7a0177", ["#c51b8a", "#7a0177", "#f768a1", "#a0447e"], 10),
+    # Unknown strategies: gold and olive, picked by crc32 of the name, which unlike hash() gives
+    # the same colour in every run.
+    "other": ("#7a5c00", ["#8c6d31", "#bd9e39", "#637939", "#b8860b", "#8ca252", "#6b5a1e"], 6),
 }
-# Unknown strategies hash into colours none of the known ones use; crc32, unlike hash(), gives
-# the same colour in every run.
-FALLBACK_COLOURS = ["#637939", "#8c6d31", "#843c39", "#7b4173", "#5254a3", "#ad494a",
-                    "#b8860b", "#6b6ecf", "#a55194", "#3182bd", "#e6550d", "#31a354"]
-FALLBACK_MARKERS = ["o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "h", "p", "d"]
+MARKERS = ["o", "s", "^", "v", "D", "P", "X", "x", "*", "<", ">", "h", "p", "d"]
+REFERENCE_GREY = "#999999"
 
 
 def strategy_style(name: str) -> tuple[str, str]:
-    if name in KNOWN_STRATEGIES:
-        return KNOWN_STRATEGIES[name]
-    h = zlib.crc32(name.encode())
-    return FALLBACK_COLOURS[h % len(FALLBACK_COLOURS)], FALLBACK_MARKERS[(h // 7) % len(FALLBACK_MARKERS)]
+    fam = rcresults.family(name)
+    _, shades, offset = FAMILY_STYLE.get(fam, FAMILY_STYLE["other"])
+    if fam == "other":
+        i = zlib.crc32(name.encode())
+        return shades[i % len(shades)], MARKERS[(i // 7) % len(MARKERS)]
+    i = rcresults.family_members(name).index(name)
+    return shades[i % len(shades)], MARKERS[(i + offset) % len(MARKERS)]
 
 
-def strategy_order(names) -> list[str]:
-    known = list(KNOWN_STRATEGIES)
-    return sorted(set(names), key=lambda s: (known.index(s) if s in known else len(known), s))
+def family_colour(fam: str) -> str:
+    return FAMILY_STYLE.get(fam, FAMILY_STYLE["other"])[0]
+
+
+def family_title(fam: str) -> str:
+    return rcresults.FAMILIES.get(fam, fam)
+
+
+strategy_order = rcresults.strategy_order
+
+
+def families_of(strategies) -> list[str]:
+    return list(dict.fromkeys(rcresults.family(s) for s in strategy_order(strategies)))
 
 
 def workload_order(res: rcresults.Results) -> list[str]:
@@ -152,6 +170,22 @@ def category_ticks(ax, labels: list[str], inches_each: float, fontsize=None) -> 
                   ha="right" if slanted else "center", rotation_mode="anchor" if slanted else "default")
 
 
+def family_slots(strategies: list[str]) -> tuple[dict[str, float], float]:
+    """Offsets from a category's centre for bars of `strategies` side by side, 0.8 wide in all,
+    with half a bar's gap between families so the groups show without reading colours; and the
+    width of one bar's slot."""
+    families = families_of(strategies)
+    gap = 0.5 if len(families) > 1 else 0.0
+    slot = 0.8 / (len(strategies) + gap * (len(families) - 1))
+    offsets, pos = {}, 0.0
+    for i, s in enumerate(strategies):
+        if i and rcresults.family(s) != rcresults.family(strategies[i - 1]):
+            pos += gap
+        offsets[s] = -0.4 + slot * (pos + 0.5)
+        pos += 1
+    return offsets, slot
+
+
 def slot_x(group: int, slot: int, slots: int) -> float:
     """Centre of bar `slot` of `slots` side by side in category `group`, 0.8 wide in all."""
     return group - 0.4 + 0.8 / slots * (slot + 0.5)
@@ -204,16 +238,39 @@ def choose_yscale(ax, values, span: float, si_labels: bool = True) -> None:
     ax.yaxis.set_major_formatter(ticker.EngFormatter(sep=" ") if si_labels else PLAIN_NUMBERS)
 
 
+def strategy_handle(s: str, bars: bool = False):
+    colour, marker = strategy_style(s)
+    return (Patch(color=colour, label=s) if bars
+            else Line2D([], [], color=colour, marker=marker, lw=1.8, ms=6, label=s))
+
+
 def strategy_legend(fig, strategies, extra=(), bars=False) -> None:
-    """One legend for all panels, right of them: per-panel legends would repeat it and cover data."""
-    handles = []
-    for s in strategies:
-        colour, marker = strategy_style(s)
-        handles.append(Patch(color=colour, label=s) if bars
-                       else Line2D([], [], color=colour, marker=marker, lw=1.8, ms=6, label=s))
-    handles += list(extra)
-    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
-               title="strategy", alignment="left")
+    """One legend for all panels: per-panel legends would repeat it and cover data. One family:
+    a column right of the panels. Several: a column per family under the panels, headed by the
+    family's name, so 19 entries make a short, wide block instead of one too tall for the figure."""
+    strategies = strategy_order(strategies)
+    families = families_of(strategies)
+    if len(families) <= 1:
+        fig.legend(handles=[strategy_handle(s, bars) for s in strategies] + list(extra), loc="center left",
+                   bbox_to_anchor=(1.0, 0.5), frameon=False, title="strategy", alignment="left")
+        return
+    blank = Line2D([], [], color="none", label=" ")
+    columns = []
+    for fam in families:
+        members = [s for s in strategies if rcresults.family(s) == fam]
+        header = Line2D([], [], color="none", label=family_title(fam))
+        columns.append([header] + [strategy_handle(s, bars) for s in members])
+    if extra:
+        columns.append([Line2D([], [], color="none", label="also")] + list(extra))
+    rows = max(len(c) for c in columns)
+    handles = [h for c in columns for h in c + [blank] * (rows - len(c))]  # filled column by column
+    legend = fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(columns),
+                        frameon=False, handlelength=2.2, columnspacing=1.8)
+    headers = {family_title(f): family_colour(f) for f in families}
+    for text in legend.get_texts():
+        if text.get_text() in headers or text.get_text() == "also":
+            text.set_fontweight("bold")
+            text.set_color(headers.get(text.get_text(), "#222222"))
 
 
 def suptitle(fig, res: rcresults.Results, what: str) -> None:
@@ -225,63 +282,125 @@ def suptitle(fig, res: rcresults.Results, what: str) -> None:
 # Throughput vs threads.
 
 
+# Layout. With one family the workloads wrap three to a row, as before families existed. With
+# several, a workload is a row and a family a column: a runtime engineer asks "does this kind of
+# counter scale on this kind of program?", so the strategies compared with each other share a
+# panel (at most eight lines, where all 19 in one panel were a tangle), and a row shares its
+# y axis so the families can be compared by eye across it. Every panel outside the seeds' column
+# also draws atomic in grey, the naive thread-safe count every newer strategy exists to beat, and
+# every panel draws one dashed ideal: plain's 1-thread throughput times the threads, the most an
+# unsynchronised count could reach. On log-log axes perfect scaling is a line parallel to it, so
+# a strategy's slope against it is its scaling and its height below it is its overhead; one ideal
+# per strategy (the old layout) doubled the lines and told nothing the slope does not.
+
+
+def throughput_panel(ax, res: rcresults.Results, w: str, fam: str, threads: list[int], state: dict) -> list[float]:
+    """Draws family `fam` on workload `w` into `ax`; returns the y extents it used."""
+    values = []
+    members = [s for s in strategy_order(c.strategy for c in res.measured() if c.workload == w)
+               if rcresults.family(s) == fam]
+    lines = [(s, False) for s in members]
+    if "atomic" not in members:
+        lines.insert(0, ("atomic", True))
+    for s, reference in lines:
+        get = res.reference if reference else res.get
+        cells = [c for c in (get(w, s, t) for t in threads) if c and c.median("items_per_second")]
+        if not cells:
+            continue
+        colour, marker = (REFERENCE_GREY, strategy_style(s)[1]) if reference else strategy_style(s)
+        xs = [c.threads for c in cells]
+        meds, below, above = zip(*(ci_yerr(c, "items_per_second") for c in cells))
+        ax.errorbar(xs, meds, yerr=[below, above], color=colour, marker=marker, ms=4 if reference else 6,
+                    lw=1.2 if reference else 1.8, capsize=0 if reference else 3, zorder=2 if reference else 3)
+        values += [m + a for m, a in zip(meds, above)] + [m - b for m, b in zip(meds, below)]
+        if reference:
+            state["reference_in"].add(fam)
+            continue
+        state["shown"].add(s)
+        state["cells"] += cells
+        for c, m in zip(cells, meds):
+            if c.oversubscribed:
+                state["oversubscribed"] = True
+                ax.plot(c.threads, m, marker=marker, ms=6, color=colour, mfc="white", zorder=4)
+        one = res.get(w, s, 1)
+        if one and cells[-1].threads > 1:
+            state["speedups"].append((cells[-1].median("items_per_second") / one.median("items_per_second"), s, w,
+                                      cells[-1].threads))
+    plain1 = res.reference(w, "plain", 1)
+    if plain1 and plain1.median("items_per_second") and len(threads) > 1:
+        ideal = [plain1.median("items_per_second") * t for t in threads]
+        ax.plot(threads, ideal, ls="--", lw=1.0, color=REFERENCE_GREY, zorder=1)
+        state["ideal_drawn"] = True
+        values += ideal
+    if not values:
+        ax.text(0.5, 0.5, "not run", transform=ax.transAxes, ha="center", va="center", color="#777777")
+    return values
+
+
 def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     workloads = [w for w in workload_order(res)
                  if any(c.median("items_per_second") for c in res.measured() if c.workload == w)]
     if not workloads:
         raise Skip("no items_per_second figures in the results")
-    fig, axes = grid(len(workloads), 3, 5.0, 3.8)
-    shown, any_oversubscribed, speedups, drawn_cells = set(), False, [], []
-    for ax, w in zip(axes, workloads):
-        threads = res.threads(w)
-        plain1 = res.get(w, "plain", 1)
-        scaled_values = []
-        for s in strategy_order(c.strategy for c in res.measured() if c.workload == w):
-            cells = [c for c in (res.get(w, s, t) for t in threads) if c and c.median("items_per_second")]
-            if not cells:
-                continue
-            shown.add(s)
-            colour, marker = strategy_style(s)
-            xs = [c.threads for c in cells]
-            meds, below, above = zip(*(ci_yerr(c, "items_per_second") for c in cells))
-            drawn_cells += cells
-            ax.errorbar(xs, meds, yerr=[below, above], color=colour, marker=marker, ms=6, lw=1.8,
-                        capsize=3, zorder=3)
-            for c, m in zip(cells, meds):
-                if c.oversubscribed:
-                    any_oversubscribed = True
-                    ax.plot(c.threads, m, marker=marker, ms=6, color=colour, mfc="white", zorder=4)
-            scaled_values += [m + a for m, a in zip(meds, above)] + [m - b for m, b in zip(meds, below)]
-            one = res.get(w, s, 1) or plain1
-            if one and one.median("items_per_second") and len(threads) > 1:
-                base = one.median("items_per_second")
-                ideal = [base * t for t in threads]
-                ax.plot(threads, ideal, ls="--", lw=0.9, color=colour, alpha=0.4, zorder=2)
-                scaled_values += ideal
-                if cells[-1].threads > 1 and res.get(w, s, 1):
-                    speedups.append((cells[-1].median("items_per_second") / base, s, w, cells[-1].threads))
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(threads, [str(t) for t in threads])
-        ax.xaxis.set_minor_locator(ticker.NullLocator())
-        ax.set_xlim(min(threads) / 1.3, max(threads) * 1.3)
-        # Log-log always: perfect scaling is then a straight line at the same slope for every
-        # strategy, and the gap to it reads as a ratio whatever the machine.
-        choose_yscale(ax, scaled_values, 1.0)
-        ax.set_title(w, fontsize=11)
-        ax.set_xlabel("threads")
-        ax.set_ylabel("items/s, all threads together")
-        ax.grid(True, which="major", alpha=0.3)
+    families = families_of(c.strategy for c in res.measured() if c.workload in workloads)
+    if len(families) == 1:
+        fig, axes = grid(len(workloads), 3, 5.0, 3.8)
+        rows = [[(ax, w, families[0])] for ax, w in zip(axes, workloads)]
+    else:
+        fig, axes2d = plt.subplots(len(workloads), len(families), squeeze=False, sharey="row",
+                                   figsize=(3.6 * len(families) + 0.8, 2.9 * len(workloads)), layout="constrained")
+        rows = [[(axes2d[i][j], w, f) for j, f in enumerate(families)] for i, w in enumerate(workloads)]
+    state = {"shown": set(), "cells": [], "speedups": [], "oversubscribed": False, "reference_in": set(),
+             "ideal_drawn": False}
+    for row in rows:
+        extents = []
+        for ax, w, fam in row:
+            threads = res.threads(w)
+            extents += throughput_panel(ax, res, w, fam, threads, state)
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(threads, [str(t) for t in threads])
+            ax.xaxis.set_minor_locator(ticker.NullLocator())
+            ax.set_xlim(min(threads) / 1.3, max(threads) * 1.3)
+            ax.set_title(w, fontsize=10 if len(families) > 1 else 11)
+            ax.set_xlabel("threads", fontsize=9 if len(families) > 1 else None)
+            ax.grid(True, which="major", alpha=0.3)
+        # Log-log whenever the values span any range: perfect scaling is then a straight line at
+        # the same slope for every strategy, and the gap to it reads as a ratio whatever the machine.
+        for ax, _, _ in row:
+            choose_yscale(ax, extents, 1.0)
+        row[0][0].set_ylabel("items/s, all threads together")
+    reference = Line2D([], [], color=REFERENCE_GREY, marker=strategy_style("atomic")[1], ms=4, lw=1.2,
+                       label="atomic, for reference")
     extra = []
-    if any(len(res.threads(w)) > 1 for w in workloads):
-        extra.append(Line2D([], [], color="grey", ls="--", lw=1.0, label="ideal: 1-thread figure × threads"))
-    if any_oversubscribed:
+    if state["ideal_drawn"]:
+        extra.append(Line2D([], [], color=REFERENCE_GREY, ls="--", lw=1.0, label="ideal: plain at 1 thread × threads"))
+    if state["oversubscribed"]:
         extra.append(Line2D([], [], color="grey", marker="o", mfc="white", ls="", label="more threads than CPUs"))
-    strategy_legend(fig, strategy_order(shown), extra)
-    suptitle(fig, res, f"Throughput vs threads (median; {whisker_words(drawn_cells)})")
+    if len(families) == 1:
+        strategy_legend(fig, state["shown"], ([reference] if state["reference_in"] else []) + extra)
+    else:
+        # A legend over each family's column, since its members are the same in every row; four
+        # entries a column keeps them one height, so the panels below line up.
+        for j, fam in enumerate(families):
+            handles = [strategy_handle(s) for s in strategy_order(state["shown"]) if rcresults.family(s) == fam]
+            if fam in state["reference_in"]:
+                handles.append(reference)
+            handles += [Line2D([], [], color="none", label=" ")] * (-len(handles) % 4)
+            legend = rows[0][j][0].legend(
+                handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.12), frameon=False,
+                title=family_title(fam), ncol=math.ceil(len(handles) / 4), fontsize=8, columnspacing=1.0,
+                handlelength=2.0, title_fontproperties={"weight": "bold"})
+            legend.get_title().set_color(family_colour(fam))
+        if extra:
+            fig.legend(handles=extra, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(extra), frameon=False)
+    suptitle(fig, res, f"Throughput vs threads (median; {whisker_words(state['cells'])})")
     plot.file = save(fig, out_dir, plot.key)
     plot.sentence = ("Items processed per second by all threads together at each thread count, one line per "
-                     "strategy; the dashed line of the same colour is perfect linear scaling of its 1-thread "
-                     "figure (plain's where it has none), so the gap to it is what contention costs.")
+                     "strategy" + (", one column per family with atomic in grey for reference" if len(families) > 1
+                                   else "") +
+                     "; the dashed grey line is perfect linear scaling of plain's 1-thread figure, so a line "
+                     "parallel to it scales perfectly and its distance below it is the strategy's cost.")
+    speedups = state["speedups"]
     if speedups:
         best, worst = max(speedups), min(speedups)
         plot.sentence += (f" Best scaling: {best[1]} on {best[2]}, {best[0]:.2f}× its 1-thread throughput at "
@@ -309,7 +428,7 @@ def overhead_ratios(res: rcresults.Results):
     """{(workload, strategy): Ratio} of ns_per_item at 1 thread, plus workloads without plain."""
     ratios, no_plain = {}, []
     for w in workload_order(res):
-        plain = res.get(w, "plain", 1)
+        plain = res.reference(w, "plain", 1)  # the denominator even when --strategies leaves plain out
         if not plain or not plain.median("ns_per_item"):
             no_plain.append(w)
             continue
@@ -349,15 +468,15 @@ def plot_overhead(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     ratios, no_plain = overhead_ratios(res)
     workloads = list(dict.fromkeys(w for w, _ in ratios))
     strategies = strategy_order(s for _, s in ratios)
-    width = 0.8 / len(strategies)
+    offsets, width = family_slots(strategies)
     fig_w = min(14.0, max(6.0, 1.5 + len(workloads) * (0.3 + 0.14 * len(strategies))))
     fig, ax = plt.subplots(figsize=(fig_w, 4.6), layout="constrained")
-    for i, s in enumerate(strategies):
+    for s in strategies:
         colour, _ = strategy_style(s)
         xs, r = [], []
         for j, w in enumerate(workloads):
             if (w, s) in ratios:
-                xs.append(slot_x(j, i, len(strategies)))
+                xs.append(j + offsets[s])
                 r.append(ratios[(w, s)])
         # Bars grow from 1.0, so a strategy faster than plain points down.
         ax.bar(xs, [x.median - 1 for x in r], bottom=1, width=width * 0.92, color=colour, label=s, zorder=3,
@@ -384,7 +503,8 @@ def plot_overhead(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
                 "whiskers: fastest to slowest repetitions of both" if n_ci == 0 else
                 "whiskers: from the 95% intervals of both, or their repetitions' range where a file has none")
     ax.set_title(f"Per-item time relative to plain at 1 thread\n(median; {whiskers})", fontsize=11)
-    ax.legend(title="strategy", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    strategy_legend(fig, strategies, [Line2D([], [], color=strategy_style("plain")[0], lw=1.2, label="plain = 1×")],
+                    bars=True)
     plot.file = save(fig, out_dir, plot.key)
     worst = max(ratios.items(), key=lambda kv: kv[1].median)
     best = min(ratios.items(), key=lambda kv: kv[1].median)
@@ -431,14 +551,24 @@ def plot_heatmap(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     category_ticks(ax, labels, 1.25)
     ax.set_yticks(range(len(strategies)), strategies)
     for label, s in zip(ax.get_yticklabels(), strategies):
-        label.set_color(strategy_style(s)[0])
+        label.set_color(family_colour(rcresults.family(s)))  # a family's pale shades are hard to read as text
+    # Rows come family by family (strategy_order); a white rule between families and the family's
+    # name right of its rows, so a reader compares within a family first.
+    families = families_of(strategies)
+    if len(families) > 1:
+        for fam in families:
+            rows = [i for i, s in enumerate(strategies) if rcresults.family(s) == fam]
+            if rows[0] > 0:
+                ax.axhline(rows[0] - 0.5, color="white", lw=4, zorder=5)
+            ax.text(len(workloads) - 0.4, (rows[0] + rows[-1]) / 2, family_title(fam).replace(" ", "\n"),
+                    ha="left", va="center", fontsize=9, fontweight="bold", color=family_colour(fam))
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.set_xlabel("workload")
     ax.set_ylabel("strategy")
     mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-    bar = fig.colorbar(mappable, ax=ax, fraction=0.05, pad=0.03)
+    bar = fig.colorbar(mappable, ax=ax, fraction=0.05, pad=0.03 if len(families) <= 1 else 1.0 / (1.25 * len(workloads)))
     ticks = [t for t in range(-math.floor(limit), math.floor(limit) + 1)]
     bar.set_ticks(ticks, labels=[f"{2.0 ** t:g}×" for t in ticks])
     bar.set_label("ns/item ÷ plain's (log scale)")
@@ -640,7 +770,7 @@ def plot_comparison(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     ax.set_yticks(range(n), [f"{r.new.workload} / {r.new.strategy} / {r.new.threads} thr" for r in pairs],
                   fontsize=8 if n > 30 else 9)
     for label, r in zip(ax.get_yticklabels(), pairs):
-        label.set_color(strategy_style(r.new.strategy)[0])
+        label.set_color(family_colour(rcresults.family(r.new.strategy)))  # pale shades are hard to read as text
     ax.set_ylim(n - 0.5, -0.5)
     ax.grid(True, axis="x", alpha=0.3, zorder=0)
     bases = ", ".join(dict.fromkeys(r.base.source.label for r in pairs))
@@ -685,6 +815,39 @@ def default_out_dir(first_input: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(first_input)), stem + "_report")
 
 
+class UsageError(Exception):
+    """A --strategies or --families the files cannot satisfy; the message names the valid choices."""
+
+
+def names(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def chosen_strategies(res: rcresults.Results, strategies: str | None, families: str | None) -> list[str]:
+    """The strategies both options allow, in family order. A name the files do not have is an error
+    rather than nothing drawn: a typo would otherwise pass for a strategy that did not run."""
+    present = strategy_order(res.strategies())
+    chosen = present
+    if strategies is not None:
+        asked = names(strategies)
+        unknown = [s for s in asked if s not in present]
+        if unknown or not asked:
+            raise UsageError(f"--strategies: {', '.join(unknown) or 'no names given'}: not in the results, "
+                             f"which have: {', '.join(present)}")
+        chosen = [s for s in chosen if s in asked]
+    if families is not None:
+        asked = names(families)
+        unknown = [f for f in asked if f not in rcresults.FAMILIES]
+        if unknown or not asked:
+            raise UsageError(f"--families: {', '.join(unknown) or 'no names given'}: not a family; the families "
+                             f"are: {', '.join(rcresults.FAMILIES)}")
+        chosen = [s for s in chosen if rcresults.family(s) in asked]
+    if not chosen:
+        raise UsageError(f"no strategy in the results is both in --strategies and in --families; they have: "
+                         + ", ".join(f"{s} ({rcresults.family(s)})" for s in present))
+    return chosen
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n", 1)[1].rstrip(),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -693,6 +856,12 @@ def main(argv=None) -> int:
                          "with an earlier one is compared with it (BASE NEW)")
     ap.add_argument("-o", "--out-dir", help="where the PNGs and report.md go (default: <first input>_report/ "
                                             "next to the first input)")
+    ap.add_argument("--strategies", metavar="A,B,...",
+                    help="draw only these strategies (plain and atomic are still used as references: the "
+                         "ratios' denominator and the grey line)")
+    ap.add_argument("--families", metavar="F,G,...",
+                    help=f"draw only strategies of these families: {', '.join(rcresults.FAMILIES)} "
+                         "(scripts/rcresults.py, FAMILY_OF, says which strategy is in which)")
     args = ap.parse_args(argv)
 
     problems = []
@@ -709,6 +878,16 @@ def main(argv=None) -> int:
         else:
             print(f"{PROG}: nothing to plot: no file given could be read as rcbench results", file=sys.stderr)
         return 1
+    if args.strategies is not None or args.families is not None:
+        try:
+            chosen = chosen_strategies(res, args.strategies, args.families)
+        except UsageError as e:
+            print(f"{PROG}: {e}", file=sys.stderr)
+            return 2
+        left_out = [s for s in strategy_order(res.strategies()) if s not in chosen]
+        res = res.select(chosen)
+        if left_out:
+            res.notes.append(f"drawn: {', '.join(chosen)} (--strategies/--families); left out: {', '.join(left_out)}")
     out_dir = args.out_dir or default_out_dir(args.results[0])
     try:
         os.makedirs(out_dir, exist_ok=True)

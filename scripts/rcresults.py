@@ -58,6 +58,56 @@ def is_strategy_counter(name: str, source: "Source") -> bool:
     return name in declared if declared is not None else True
 
 
+# Strategy families: the one table that groups strategies for the plots. Each family gets a hue
+# and its own column of throughput panels; within a family the order here is the order of lines,
+# bars, rows and colour shades. A new strategy needs one line here; one not listed falls into
+# "other" and is still drawn.
+FAMILIES = {  # family -> the words a plot uses for it
+    "seeds": "seed strategies",
+    "cpython": "CPython's",
+    "scalable": "scalable counters",
+    "library": "library peers",
+    "other": "other",
+}
+FAMILY_OF = {
+    "plain": "seeds",
+    "gil": "seeds",
+    "atomic": "seeds",
+    "buffered": "seeds",
+    "biased": "seeds",
+    "frozen": "seeds",
+    "remote": "seeds",
+    "remote_padded": "seeds",
+    "immortal": "cpython",
+    "deferred": "cpython",
+    "cpython_ft": "cpython",
+    "sticky": "scalable",
+    "sharded": "scalable",
+    "refcache": "scalable",
+    "libstdcxx": "library",
+    "boost_intrusive": "library",
+}
+# The references every family is read against: plain is the cost floor and the source of the
+# ideal-scaling line, atomic the naive thread-safe count a new strategy has to beat.
+REFERENCES = ("plain", "atomic")
+
+
+def family(strategy: str) -> str:
+    return FAMILY_OF.get(strategy, "other")
+
+
+def family_members(strategy: str) -> list[str]:
+    """The strategies of `strategy`'s family in table order; an unknown one is alone in it."""
+    fam = family(strategy)
+    return [s for s, f in FAMILY_OF.items() if f == fam] if fam != "other" else [strategy]
+
+
+def strategy_order(names) -> list[str]:
+    """Family by family in FAMILIES' order, each in FAMILY_OF's order; unknown ones last, by name."""
+    fams, known = list(FAMILIES), list(FAMILY_OF)
+    return sorted(set(names), key=lambda s: (fams.index(family(s)), known.index(s) if s in known else 0, s))
+
+
 class InputError(Exception):
     """A file that gives nothing to plot; the message is one line naming why."""
 
@@ -216,6 +266,22 @@ class Results:
     # An earlier file's cell that a later file's took the place of, by key: the BASE of BASE NEW.
     baselines: dict[tuple[str, str, int], Cell] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Every cell the files hold, when select() left some out of `cells`: references are looked up
+    # here, so plain's ratios and atomic's grey line survive `--strategies sticky`.
+    all_cells: dict[tuple[str, str, int], Cell] | None = None
+
+    def select(self, strategies) -> "Results":
+        """The same results with only `strategies` drawn; reference() still sees every cell."""
+        keep = set(strategies)
+        return Results(sources=self.sources,
+                       cells={k: c for k, c in self.cells.items() if k[1] in keep},
+                       baselines={k: c for k, c in self.baselines.items() if k[1] in keep},
+                       notes=self.notes, all_cells=self.all_cells or self.cells)
+
+    def reference(self, workload: str, strategy: str, threads: int) -> Cell | None:
+        """Like get(), but also finds the cells of strategies select() left out."""
+        cell = (self.all_cells or self.cells).get((workload, strategy, threads))
+        return cell if cell is not None and cell.reps else None
 
     def workloads(self) -> list[str]:
         return _in_order_seen(c.workload for c in self.cells.values())

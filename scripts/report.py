@@ -325,8 +325,10 @@ def headline(res: rcresults.Results, workload_order, strategy_order) -> str:
     unstable = sum(c.unstable for c in cells)
     imprecise = sum(c.precision_missed is not None for c in cells)
     dates = sorted({str(s.context.get("date"))[:16].replace("T", " ") for s in res.sources if s.context.get("date")})
+    families = list(dict.fromkeys(rcresults.family(s) for s in strategy_order))
+    in_families = f" in {len(families)} families ({', '.join(families)})" if len(families) > 1 else ""
     return (f"{plural(len(cells), 'benchmark')}: {plural(len(workload_order), 'workload')} × "
-            f"{plural(len(strategy_order), 'strateg', 'y', 'ies')} at "
+            f"{plural(len(strategy_order), 'strateg', 'y', 'ies')}{in_families} at "
             f"{span}" + (f", run {', '.join(dates)}" if dates else "") +
             f". {unstable} unstable, " + (f"{imprecise} short of the asked precision, " if imprecise else "") +
             f"{len(failure_lines(res))} failed.")

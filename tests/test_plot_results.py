@@ -38,6 +38,17 @@ STRATEGY_SHAPE = {
     "plain": (1.0, 0.0), "gil": (1.1, 0.9), "atomic": (2.5, 0.35), "biased": (1.3, 0.05),
     "buffered": (1.8, 0.1), "frozen": (1.05, 0.02), "remote": (2.0, 0.2), "my_new_idea": (1.5, 0.1),
 }
+# The strategies being added in issues 14 and 15, shaped so their lines part: every family then
+# has a member that scales and one that does not.
+FAMILY_STRATEGY_SHAPE = {
+    "remote_padded": (2.2, 0.25), "immortal": (1.02, 0.01), "deferred": (1.2, 0.03), "cpython_ft": (1.4, 0.04),
+    "sticky": (2.6, 0.3), "sharded": (3.0, 0.01), "refcache": (1.6, 0.005), "libstdcxx": (2.5, 0.35),
+    "boost_intrusive": (2.4, 0.4),
+}
+# Every family, and one strategy no family lists: 17 strategies.
+MANY_STRATEGIES = ["plain", "gil", "atomic", "buffered", "biased", "frozen", "remote", "remote_padded",
+                   "immortal", "deferred", "cpython_ft", "sticky", "sharded", "refcache", "libstdcxx",
+                   "boost_intrusive", "my_new_idea"]
 STRATEGY_COUNTERS = {
     "atomic": {"atomic_rmw": 2.0},
     "biased": {"owner_ops": 1.9, "shared_ops": 0.1, "queued": 0.001, "merged": 0.001},
@@ -66,7 +77,7 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
     benchmarks = []
     for w_i, w in enumerate(workloads):
         for s in strategies:
-            cost, loss = STRATEGY_SHAPE.get(s, (1.5, 0.1))
+            cost, loss = STRATEGY_SHAPE.get(s) or FAMILY_STRATEGY_SHAPE.get(s, (1.5, 0.1))
             for t in ([1] if s == "plain" else threads):
                 name = f"{w}/{s}/threads:{t}"
                 meta = {"strategy": s, "workload": w, "threads": t, "size": "quick", "placement": "compact",
@@ -411,6 +422,113 @@ class IntervalsAndComparisonTest(PlotCase):
         self.assertEqual(status, 0, err)
         self.assert_made(out_dir, ["comparison.png"])
         self.assertRegex(self.report(out_dir), r"No file has intervals; \d of 2 benchmark\(s\) are within 5%")
+
+
+class FamilyTableTest(unittest.TestCase):
+    """The family table in rcresults.py: needs no matplotlib."""
+
+    def test_every_strategy_has_a_family_and_unknown_ones_are_other(self):
+        import rcresults
+        self.assertEqual(rcresults.family("atomic"), "seeds")
+        self.assertEqual(rcresults.family("cpython_ft"), "cpython")
+        self.assertEqual(rcresults.family("refcache"), "scalable")
+        self.assertEqual(rcresults.family("boost_intrusive"), "library")
+        self.assertEqual(rcresults.family("my_new_idea"), "other")
+        self.assertEqual(rcresults.family_members("my_new_idea"), ["my_new_idea"])
+        self.assertTrue(set(rcresults.FAMILY_OF.values()) <= set(rcresults.FAMILIES))
+        self.assertIn("other", rcresults.FAMILIES)
+        for s in rcresults.REFERENCES:
+            self.assertIn(s, rcresults.FAMILY_OF)
+
+    def test_order_is_family_by_family_with_unknown_ones_last(self):
+        import rcresults
+        shuffled = sorted(MANY_STRATEGIES + ["zzz", "aaa"], key=lambda s: s[::-1])
+        order = rcresults.strategy_order(shuffled)
+        self.assertEqual(order, MANY_STRATEGIES[:-1] + ["aaa", "my_new_idea", "zzz"])
+
+    def test_select_keeps_references_reachable(self):
+        import rcresults
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(make_results(["plain", "atomic", "sticky"], ["shared_list"], [1, 2]), f)
+            res = rcresults.load([path], lambda *_: None).select(["sticky"])
+        self.assertEqual(res.strategies(), ["sticky"])
+        self.assertIsNone(res.get("shared_list", "atomic", 2))
+        self.assertIsNotNone(res.reference("shared_list", "atomic", 2))
+        self.assertIsNotNone(res.reference("shared_list", "plain", 1))
+
+
+@unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+class FamiliesPlotTest(PlotCase):
+    def test_each_strategy_has_its_own_colour_and_marker_within_its_family(self):
+        import plot_results
+        import rcresults
+        styles = {s: plot_results.strategy_style(s) for s in MANY_STRATEGIES}
+        self.assertEqual(len({c for c, _ in styles.values()}), len(styles), styles)
+        for fam in rcresults.FAMILIES:
+            markers = [m for s, (_, m) in styles.items() if rcresults.family(s) == fam]
+            self.assertEqual(len(markers), len(set(markers)), fam)
+        self.assertEqual(plot_results.strategy_style("plain")[0], "#222222")
+        self.assertEqual(plot_results.strategy_style("x_new"), plot_results.strategy_style("x_new"))
+
+    def test_sixteen_strategies_in_every_family_render(self):
+        workloads = ["shared_list", "private_churn", "handoff", "fork_cow"]
+        path = self.write("many.json", make_results(MANY_STRATEGIES, workloads, [1, 2, 4, 8, 16], intervals=True))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(err, "")
+        self.assert_made(out_dir, ALL_PLOTS)
+        text = self.report(out_dir)
+        self.assertIn("one column per family with atomic in grey", text)
+        self.assertIn("17 strategies in 5 families (seeds, cpython, scalable, library, other)", text)
+        # The medians table lists strategies family by family.
+        rows = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| shared_list |")]
+        self.assertEqual(list(dict.fromkeys(rows)), MANY_STRATEGIES)
+
+    def test_strategies_option_draws_only_those(self):
+        path = self.write("r.json", make_results(["plain", "gil", "atomic", "sticky", "sharded"], ["shared_list"],
+                                                 [1, 2]))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir, "--strategies", "sharded, sticky")
+        self.assertEqual(status, 0, err)
+        # plain left out is still the overhead's denominator.
+        self.assert_made(out_dir, ["throughput.png", "overhead.png", "overhead_heatmap.png"])
+        text = self.report(out_dir)
+        self.assertIn("| shared_list | sticky | 2 |", text)
+        self.assertIn("| shared_list | sharded | 2 |", text)
+        for gone in ("gil", "atomic", "plain"):
+            self.assertNotIn(f"| shared_list | {gone} |", text)
+        self.assertIn("drawn: sticky, sharded (--strategies/--families); left out: plain, gil, atomic", text)
+
+    def test_families_option_draws_only_those(self):
+        path = self.write("r.json", make_results(["plain", "atomic", "immortal", "sticky"], ["shared_list"], [1, 2]))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir, "--families", "cpython,scalable")
+        self.assertEqual(status, 0, err)
+        text = self.report(out_dir)
+        self.assertIn("| shared_list | immortal | 2 |", text)
+        self.assertIn("| shared_list | sticky | 2 |", text)
+        self.assertNotIn("| shared_list | atomic |", text)
+
+    def test_unknown_names_are_one_line_naming_the_valid_ones(self):
+        path = self.write("r.json", make_results(["plain", "atomic", "sticky"], ["shared_list"], [1]))
+        cases = {
+            ("--strategies", "sticky,nope"): ["nope", "plain, atomic, sticky"],
+            ("--strategies", ","): ["no names given", "plain, atomic, sticky"],
+            ("--families", "seeds,bogus"): ["bogus", "seeds, cpython, scalable, library, other"],
+            ("--strategies", "sticky", "--families", "cpython"): ["sticky (scalable)"],
+        }
+        for args, words in cases.items():
+            with self.subTest(args):
+                out_dir = os.path.join(self.dir, "out")
+                status, stdout, err = self.plot(path, "-o", out_dir, *args)
+                self.assertEqual(status, 2)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+                for w in words:
+                    self.assertIn(w, err)
+                self.assertFalse(os.path.exists(out_dir))
 
 
 class LauncherTest(unittest.TestCase):
