@@ -393,16 +393,16 @@ int cmd_run_instructions(const RunOptions& opt_in) {
   for (const auto& n : notes) std::cout << "note: " << n << "\n";
   std::cout << std::flush;
 
-  Session::catch_interrupts();
+  Interrupts::catch_interrupts();
 
   std::size_t done = 0;
-  for (std::size_t i = 0; i < cells.size() && !Session::interrupted(); ++i) {
+  for (std::size_t i = 0; i < cells.size() && !Interrupts::interrupted(); ++i) {
     const Planned& cell = cells[i];
     std::vector<benchmark::BenchmarkReporter::Run> runs;
     std::vector<std::uint64_t> counts;
     std::string error;
     Count last;
-    for (int rep = 0; rep < opt.repetitions && error.empty() && !Session::interrupted(); ++rep) {
+    for (int rep = 0; rep < opt.repetitions && error.empty() && !Interrupts::interrupted(); ++rep) {
       try {
         last = count_once(opt, exe, cell.strategy, cell.workload, opt.iterations, scratch / "cell");
       } catch (const std::exception& e) {
@@ -432,7 +432,7 @@ int cmd_run_instructions(const RunOptions& opt_in) {
       r.counters["checksum_ok"] = 1.0;
       runs.push_back(std::move(r));
     }
-    if (Session::interrupted()) break;
+    if (Interrupts::interrupted()) break;
     if (!error.empty()) {
       benchmark::BenchmarkReporter::Run r;
       r.run_name.function_name = cell.name;
@@ -476,12 +476,12 @@ int cmd_run_instructions(const RunOptions& opt_in) {
                   static_cast<unsigned long long>(last.ir / last.iterations), repeatable ? "" : "  NOT REPEATABLE");
     std::fflush(stdout);
   }
-  Session::release_interrupts();
+  Interrupts::release_interrupts();
   write();
 
   for (const auto& w : warnings) std::cout << "warning: " << w << "\n";
   for (const auto& f : failures) std::cerr << "rcbench: FAILED " << f << "\n";
-  if (Session::interrupted()) {
+  if (Interrupts::interrupted()) {
     std::cerr << "rcbench: interrupted; " << done << " finished cell(s) kept in " << opt.out << "\n";
     return kExitInterrupted;
   }

@@ -126,7 +126,7 @@ class Runner {
     const auto deadline = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.max_time));
     // 2. counted passes, which also size the repetitions.
     for (auto& c : cells_) {
-      if (Session::interrupted()) break;
+      if (Interrupts::interrupted()) break;
       status("counted pass " + c.cell.name);
       c.counted = c.kernels->counted(c.cell.threads, opt_.size, opt_.min_time, binder(c.cell));
       if (!c.counted.error.empty()) {
@@ -138,7 +138,7 @@ class Runner {
     }
     // 3. rounds.
     std::mt19937_64 rng(seed_);
-    for (std::size_t round = 1; !Session::interrupted(); ++round) {
+    for (std::size_t round = 1; !Interrupts::interrupted(); ++round) {
       std::vector<CellRun*> todo;
       for (auto& c : cells_)
         if (!c.done) todo.push_back(&c);
@@ -155,7 +155,7 @@ class Runner {
         todo.resize(1);
       for (CellRun* c : todo) {
         do {
-          if (Session::interrupted() || Clock::now() >= deadline) break;
+          if (Interrupts::interrupted() || Clock::now() >= deadline) break;
           status("round " + std::to_string(round) + ": " + c->cell.name);
           one_repetition(*c);
           if (!opt_.interleave) judge(*c);
@@ -166,7 +166,7 @@ class Runner {
       checkpoint();
     }
     clear_status();
-    return Session::interrupted() ? 128 + Session::signal_number() : 0;
+    return Interrupts::interrupted() ? 128 + Interrupts::signal_number() : 0;
   }
 
   [[nodiscard]] nlohmann::json document() const;
@@ -225,7 +225,7 @@ class Runner {
     plan.bind = binder(c.cell);
     plan.cpus = c.cell.cpus;
     plan.own_helper_threads = c.counted.helper_threads;
-    plan.stop = &Session::interrupt_flag();
+    plan.stop = &Interrupts::interrupt_flag();
     s.rep = opt_.time_counted ? c.kernels->repetition_counted(plan) : c.kernels->repetition(plan);
     if (s.rep.interrupted) return;  // a partial repetition is not a sample
     if (!s.rep.error.empty()) {
@@ -497,8 +497,8 @@ nlohmann::json Runner::document() const {
   j["context"]["rcbench"] = context_;
   j["context"]["rcbench"]["warnings"] = warnings_;
   j["context"]["rcbench"]["failures"] = failures_;
-  j["context"]["rcbench"]["interrupted"] = Session::interrupted();
-  if (Session::interrupted()) j["context"]["rcbench"]["signal"] = Session::signal_number();
+  j["context"]["rcbench"]["interrupted"] = Interrupts::interrupted();
+  if (Interrupts::interrupted()) j["context"]["rcbench"]["signal"] = Interrupts::signal_number();
   std::size_t disturbed = 0, reps = 0;
   for (const auto& c : cells_) {
     disturbed += c.disturbed;
@@ -657,7 +657,7 @@ int cmd_run(const RunOptions& opt_in) {
   freq.inspect({used_cpus.begin(), used_cpus.end()});
   if (opt.freq_control) freq.apply();
 
-  Session::catch_interrupts();
+  Interrupts::catch_interrupts();
 
   nlohmann::json context = environment_json(topo, freq);
   context["schema"] = "rcbench/2";
@@ -715,7 +715,7 @@ int cmd_run(const RunOptions& opt_in) {
   msg << std::flush;
 
   // 1. the hardware floor, pinned as the run's threads are.
-  if (!Session::interrupted()) context["probe"] = run_probe(topo, probe_cpus(topo, placement)).to_json();
+  if (!Interrupts::interrupted()) context["probe"] = run_probe(topo, probe_cpus(topo, placement)).to_json();
 
   const ResultsOutput out(opt.out);
   Runner runner(opt, topo, placement, std::move(cells), context, out);
@@ -724,7 +724,7 @@ int cmd_run(const RunOptions& opt_in) {
   // the run (a busy neighbour on the same physical core changes the plain
   // pair without changing the clock) shows here, not in any repetition.
   std::optional<double> floor_moved;
-  if (!Session::interrupted() && context.contains("probe")) {
+  if (!Interrupts::interrupted() && context.contains("probe")) {
     const nlohmann::json end = run_probe(topo, probe_cpus(topo, placement)).to_json();
     const double before = context["probe"]["plain_pair_ns"].get<double>();
     const double after = end["plain_pair_ns"].get<double>();
@@ -736,7 +736,7 @@ int cmd_run(const RunOptions& opt_in) {
   nlohmann::json doc = runner.document();
   doc["context"]["rcbench"]["frequency_control"] = freq.to_json();
   out.finish(doc);
-  Session::release_interrupts();
+  Interrupts::release_interrupts();
 
   print_summary(msg, doc, opt.format);
   for (const auto& w : runner.warnings()) msg << "warning: " << w << "\n";
@@ -744,7 +744,7 @@ int cmd_run(const RunOptions& opt_in) {
   std::size_t written = 0;
   for (const auto& c : runner.cells()) written += !c.samples.empty();
   if (status != 0) {
-    std::cerr << "rcbench: interrupted by signal " << Session::signal_number() << "; " << written
+    std::cerr << "rcbench: interrupted by signal " << Interrupts::signal_number() << "; " << written
               << " benchmark(s) with finished repetitions kept in " << opt.out << "\n";
     return status;
   }

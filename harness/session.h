@@ -84,7 +84,7 @@ struct Cell {
 // Signals. SIGINT, SIGTERM and SIGHUP set interrupted(), so a run stops
 // between repetitions, writes every finished benchmark and exits 128 + the
 // signal; a second signal ends the process the ordinary way.
-class Session {
+class Interrupts {
  public:
   static std::atomic<int>& signal_slot() {
     static std::atomic<int> sig{0};
