@@ -6,7 +6,7 @@ namespace rcb {
 
 void detail::fill_counted_kernels(std::vector<CellKernels>& cells) {
   std::size_t i = 0;
-  for_each_type(AllCombos{}, [&]<class C>() {
+  for_each_type(BuiltCombos{}, [&]<class C>() {
     using S = typename C::Strategy;
     cells.at(i++).counted = [](std::uint32_t threads, Size size, double min_time,
                                const std::function<int(std::uint32_t)>& bind) {

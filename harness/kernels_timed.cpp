@@ -12,7 +12,7 @@ std::vector<CellKernels> all_kernels() {
 }
 
 void detail::fill_timed_kernels(std::vector<CellKernels>& cells) {
-  for_each_type(AllCombos{}, [&]<class C>() {
+  for_each_type(BuiltCombos{}, [&]<class C>() {
     using S = typename C::Strategy;
     CellKernels k;
     k.strategy = std::string(S::info.name);

@@ -160,10 +160,11 @@ if [[ -L "$tmp/link.json" ]]; then passes=$((passes + 1)); else
 valid_json out-symlink-target "$tmp/real/r.json" 1
 # A FIFO gets one document, at the end [waits for the runner: today it writes after every benchmark].
 mkfifo "$tmp/fifo"
-cat "$tmp/fifo" >"$tmp/fifo.json" &
+# The reader drains the FIFO to its end (EOF when rcbench closes it): killing it
+# as soon as rcbench exits would cut the document at the pipe's 64 KiB buffer.
+timeout 60 cat "$tmp/fifo" >"$tmp/fifo.json" &
 reader=$!
-check out-fifo 0 timeout 15 "$rcbench" run "${tiny[@]}" --out "$tmp/fifo"
-kill "$reader" 2>/dev/null
+check out-fifo 0 timeout 60 "$rcbench" run "${tiny[@]}" --out "$tmp/fifo"
 wait "$reader" 2>/dev/null
 if [[ -p "$tmp/fifo" ]]; then passes=$((passes + 1)); else echo "FAIL out-fifo: no longer a FIFO"; fails=$((fails + 1)); fi
 valid_json out-fifo-document "$tmp/fifo.json" 1
