@@ -8,6 +8,7 @@
 #include "strategies/frozen.h"
 #include "strategies/gil.h"
 #include "strategies/plain.h"
+#include "strategies/refcache.h"
 #include "strategies/remote.h"
 
 namespace rcb {
@@ -23,6 +24,7 @@ using AllStrategies = TypeList<
     Biased,
     Frozen,
     Remote,
-    RemotePadded>;
+    RemotePadded,
+    RefCache>;
 
 }  // namespace rcb

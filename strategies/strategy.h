@@ -56,6 +56,10 @@ enum class Counter : std::uint8_t {
   slot_pages,          // remote: count pages in use (peak)
   gil_switches,        // gil: times the holder dropped the lock on request
   gil_waits,           // gil: times a thread had to wait for the lock
+  cache_evictions,     // refcache: cached deltas applied early, their slot wanted by another object
+  cache_flushes,       // refcache: cached deltas applied at epochs, blocking and detach
+  reviews,             // refcache: objects queued for review (global count reached zero)
+  review_requeues,     // refcache: objects found dirty at review, reviewed again
   kCount
 };
 
@@ -85,6 +89,10 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
         {"slot_pages", Aggregate::max, "pages of remote counts in use"},
         {"gil_switches", Aggregate::sum, "GIL drops on another thread's request"},
         {"gil_waits", Aggregate::sum, "GIL acquisitions that had to wait"},
+        {"cache_evictions", Aggregate::sum, "cached count deltas applied early to free their slot for another object"},
+        {"cache_flushes", Aggregate::sum, "cached count deltas applied at epoch boundaries, blocking and detach"},
+        {"reviews", Aggregate::sum, "objects queued for review when their global count reached zero"},
+        {"review_requeues", Aggregate::sum, "objects found dirty (used while under review) and reviewed again"},
     }};
 
 [[nodiscard]] constexpr const CounterInfo& info(Counter c) {
