@@ -4,9 +4,11 @@
 
 #include "strategies/atomic.h"
 #include "strategies/biased.h"
+#include "strategies/boost_intrusive.h"
 #include "strategies/buffered.h"
 #include "strategies/frozen.h"
 #include "strategies/gil.h"
+#include "strategies/libstdcxx.h"
 #include "strategies/plain.h"
 #include "strategies/remote.h"
 
@@ -23,6 +25,8 @@ using AllStrategies = TypeList<
     Biased,
     Frozen,
     Remote,
-    RemotePadded>;
+    RemotePadded,
+    Libstdcxx,
+    BoostIntrusive>;
 
 }  // namespace rcb
