@@ -31,10 +31,12 @@
 // which with glibc >= 2.32 reads `::__libc_single_threaded` (else
 // `!__gthread_active_p()`). While the process has never started a thread it
 // is true and the count is updated with a plain load, add and store.
-// glibc clears it at the first pthread_create, and rcbench's Team always
-// runs a workload on worker threads it starts, even at one thread, so every
-// rcbench run measures the atomic path plus one load of that flag and a
-// branch per operation. (A test that runs a strategy on the main thread of
+// glibc clears it at the first pthread_create and (2.36, measured) never
+// sets it again: not after the threads are joined, not in a forked child.
+// rcbench's Team always runs a workload on worker threads it starts, even
+// at one thread, so every rcbench run (fork_cow's children included)
+// measures the atomic path plus one load of that flag and a branch per
+// operation. (A test that runs a strategy on the main thread of
 // a fresh process, such as test_object_model under ctest, takes the plain
 // path: correct, there being one thread.) Counters count an RMW only when
 // the atomic path was taken.
