@@ -4,9 +4,11 @@
 
 #include "strategies/atomic.h"
 #include "strategies/biased.h"
+#include "strategies/boost_intrusive.h"
 #include "strategies/buffered.h"
 #include "strategies/frozen.h"
 #include "strategies/gil.h"
+#include "strategies/libstdcxx.h"
 #include "strategies/plain.h"
 #include "strategies/refcache.h"
 #include "strategies/remote.h"
@@ -25,6 +27,8 @@ using AllStrategies = TypeList<
     Frozen,
     Remote,
     RemotePadded,
-    RefCache>;
+    RefCache,
+    Libstdcxx,
+    BoostIntrusive>;
 
 }  // namespace rcb

@@ -1,8 +1,10 @@
 // The last drop of an object two threads share: whoever frees it must see
 // every access the other thread made to it before its own drop. Under the
 // atomic count protocol (strategies/atomic_count.h) that is the release
-// decrement and the acquire re-read before the free; without either,
-// ThreadSanitizer reports the free racing with the other thread's read.
+// decrement and the acquire re-read before the free; for the library peers
+// (libstdcxx, boost_intrusive) one acq_rel decrement does both. Without the
+// release or the acquire, ThreadSanitizer reports the free racing with the
+// other thread's read.
 //
 // Built WITHOUT RCBENCH_TRACK_OBJECTS (see tests/CMakeLists.txt): the
 // tracker takes one global mutex per allocation and free, which orders the
@@ -14,7 +16,9 @@
 #include <vector>
 
 #include "strategies/atomic.h"
+#include "strategies/boost_intrusive.h"
 #include "strategies/frozen.h"
+#include "strategies/libstdcxx.h"
 #include "strategies/remote.h"
 #include "tests/test_support.h"
 #include "tests/thread_support.h"
@@ -24,11 +28,12 @@ namespace {
 
 static_assert(!kTrackObjects, "the tracker's mutex would order the threads of this test");
 
-// Every strategy whose counts follow the atomic protocol. Frozen's objects
-// here are created after its freeze, so they are counted, not skipped.
+// Every strategy whose counts are one atomic word per object. Frozen's
+// objects here are created after its freeze, so they are counted, not
+// skipped.
 template <class S>
 class LastDrop : public ::testing::Test {};
-using AtomicallyCounted = ::testing::Types<Atomic, Frozen, Remote>;
+using AtomicallyCounted = ::testing::Types<Atomic, Frozen, Remote, Libstdcxx, BoostIntrusive>;
 TYPED_TEST_SUITE(LastDrop, AtomicallyCounted, StrategyName);
 
 // Thread 0 creates a batch (ints, and tuples holding an int), writes each
