@@ -56,6 +56,8 @@ enum class Counter : std::uint8_t {
   slot_pages,          // remote: count pages in use (peak)
   gil_switches,        // gil: times the holder dropped the lock on request
   gil_waits,           // gil: times a thread had to wait for the lock
+  published_objects,   // sticky: objects marked shared by publish()
+  publish_ns,          // sticky: nanoseconds spent in publish() passes (sum)
   kCount
 };
 
@@ -85,6 +87,9 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
         {"slot_pages", Aggregate::max, "pages of remote counts in use"},
         {"gil_switches", Aggregate::sum, "GIL drops on another thread's request"},
         {"gil_waits", Aggregate::sum, "GIL acquisitions that had to wait"},
+        {"published_objects", Aggregate::sum, "objects marked shared by publish()"},
+        {"publish_ns", Aggregate::sum,
+         "nanoseconds spent in publish() passes, clock reads included (counted pass only)"},
     }};
 
 [[nodiscard]] constexpr const CounterInfo& info(Counter c) {
