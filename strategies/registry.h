@@ -12,6 +12,7 @@
 #include "strategies/plain.h"
 #include "strategies/refcache.h"
 #include "strategies/remote.h"
+#include "strategies/sticky.h"
 
 namespace rcb {
 
@@ -27,6 +28,7 @@ using AllStrategies = TypeList<
     Frozen,
     Remote,
     RemotePadded,
+    Sticky,
     RefCache,
     Libstdcxx,
     BoostIntrusive>;

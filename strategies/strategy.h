@@ -60,6 +60,8 @@ enum class Counter : std::uint8_t {
   cache_flushes,       // refcache: cached deltas applied at epochs, blocking and detach
   reviews,             // refcache: objects queued for review (global count reached zero)
   review_requeues,     // refcache: objects found dirty at review, reviewed again
+  published_objects,   // sticky: objects marked shared by publish()
+  publish_ns,          // sticky: nanoseconds spent in publish() passes (sum)
   kCount
 };
 
@@ -93,6 +95,9 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
         {"cache_flushes", Aggregate::sum, "cached count deltas applied at epoch boundaries, blocking and detach"},
         {"reviews", Aggregate::sum, "objects queued for review when their global count reached zero"},
         {"review_requeues", Aggregate::sum, "objects found dirty (used while under review) and reviewed again"},
+        {"published_objects", Aggregate::sum, "objects marked shared by publish()"},
+        {"publish_ns", Aggregate::sum,
+         "nanoseconds spent in publish() passes, clock reads included (counted pass only)"},
     }};
 
 [[nodiscard]] constexpr const CounterInfo& info(Counter c) {
