@@ -9,6 +9,7 @@
 #include "strategies/gil.h"
 #include "strategies/plain.h"
 #include "strategies/remote.h"
+#include "strategies/sharded.h"
 
 namespace rcb {
 
@@ -23,6 +24,7 @@ using AllStrategies = TypeList<
     Biased,
     Frozen,
     Remote,
-    RemotePadded>;
+    RemotePadded,
+    Sharded>;
 
 }  // namespace rcb

@@ -56,6 +56,11 @@ enum class Counter : std::uint8_t {
   slot_pages,          // remote: count pages in use (peak)
   gil_switches,        // gil: times the holder dropped the lock on request
   gil_waits,           // gil: times a thread had to wait for the lock
+  slot_ops,            // sharded: plain adds on the thread's own count slot
+  kills,               // sharded: objects switched from per-thread slots to one atomic count
+  grace_periods,       // sharded: grace periods started (one per batch of kills)
+  sharded_objects,     // sharded: most objects holding per-thread slots at once
+  slot_bytes,          // sharded: slot memory addressable at peak (slots x 8 B x threads)
   kCount
 };
 
@@ -85,6 +90,12 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
         {"slot_pages", Aggregate::max, "pages of remote counts in use"},
         {"gil_switches", Aggregate::sum, "GIL drops on another thread's request"},
         {"gil_waits", Aggregate::sum, "GIL acquisitions that had to wait"},
+        {"slot_ops", Aggregate::sum, "refcount ops that were a plain add on the thread's own slot"},
+        {"kills", Aggregate::sum, "objects switched from per-thread slots to one atomic count"},
+        {"grace_periods", Aggregate::sum, "grace periods started before summing killed objects' slots"},
+        {"sharded_objects", Aggregate::max, "most objects holding per-thread count slots at once"},
+        {"slot_bytes", Aggregate::max,
+         "per-thread slot memory addressable at peak: 8 bytes per slot index per thread"},
     }};
 
 [[nodiscard]] constexpr const CounterInfo& info(Counter c) {
