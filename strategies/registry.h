@@ -13,6 +13,7 @@
 #include "strategies/refcache.h"
 #include "strategies/remote.h"
 #include "strategies/sticky.h"
+#include "strategies/sharded.h"
 
 namespace rcb {
 
@@ -29,6 +30,7 @@ using AllStrategies = TypeList<
     Remote,
     RemotePadded,
     Sticky,
+    Sharded,
     RefCache,
     Libstdcxx,
     BoostIntrusive>;

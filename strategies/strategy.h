@@ -62,6 +62,11 @@ enum class Counter : std::uint8_t {
   review_requeues,     // refcache: objects found dirty at review, reviewed again
   published_objects,   // sticky: objects marked shared by publish()
   publish_ns,          // sticky: nanoseconds spent in publish() passes (sum)
+  slot_ops,            // sharded: plain adds on the thread's own count slot
+  kills,               // sharded: objects switched from per-thread slots to one atomic count
+  grace_periods,       // sharded: grace periods started (one per batch of kills)
+  sharded_objects,     // sharded: most objects holding per-thread slots at once
+  slot_bytes,          // sharded: slot memory addressable at peak (slots x 8 B x threads)
   kCount
 };
 
@@ -98,6 +103,12 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
         {"published_objects", Aggregate::sum, "objects marked shared by publish()"},
         {"publish_ns", Aggregate::sum,
          "nanoseconds spent in publish() passes, clock reads included (counted pass only)"},
+        {"slot_ops", Aggregate::sum, "refcount ops that were a plain add on the thread's own slot"},
+        {"kills", Aggregate::sum, "objects switched from per-thread slots to one atomic count"},
+        {"grace_periods", Aggregate::sum, "grace periods started before summing killed objects' slots"},
+        {"sharded_objects", Aggregate::max, "most objects holding per-thread count slots at once"},
+        {"slot_bytes", Aggregate::max,
+         "per-thread slot memory addressable at peak: 8 bytes per slot index per thread"},
     }};
 
 [[nodiscard]] constexpr const CounterInfo& info(Counter c) {
