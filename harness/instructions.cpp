@@ -271,6 +271,9 @@ int cmd_count_instructions(const std::string& strategy, const std::string& workl
   if (iterations < 1) throw UsageError("--iterations must be at least 1");
   (void)resolve({strategy}, strategy_names(), "strategy");
   (void)resolve({workload}, workload_names(), "workload");
+  if constexpr (kSanitizerBuild)
+    throw UsageError("--metric instructions needs the release build: valgrind cannot run a " +
+                     std::string(RCBENCH_SANITIZER_NAME) + "-sanitizer build");
   int rc = kExitUsage;
   if constexpr (!kSanitizerBuild) {
     for_each_type(AllCombos{}, [&]<class C>() {
