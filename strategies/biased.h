@@ -50,7 +50,11 @@
 #include <vector>
 
 #include "strategies/chaos.h"
+#include "strategies/cpython_facts.h"
+#include "strategies/deferred_heap.h"
 #include "strategies/object.h"
+#include "strategies/pinned.h"
+#include "strategies/stop_the_world.h"
 #include "strategies/strategy.h"
 
 namespace rcb {
@@ -59,16 +63,28 @@ namespace rcb {
 struct BiasedTuning : Counted {
   static constexpr std::string_view kName = "biased";
   static constexpr bool kChaos = false;  // random yields in slow paths and at safepoints
+  // CPython 3.14t's additions (strategies/cpython_ft.h): immortal and
+  // deferred objects, and a stop-the-world pause that merges every queue.
+  static constexpr bool kCPython = false;
+  static constexpr std::uint32_t kPauseEvery = 0;  // safepoints per thread between pauses
 };
 
 template <class Tuning = BiasedTuning>
 struct BasicBiased {
+  static constexpr bool kCPython = Tuning::kCPython;
   static constexpr StrategyInfo info{
       Tuning::kName,
-      "owner thread counts non-atomically, others atomically; cross-thread drops queued to the owner",
+      kCPython ? "CPython 3.14t: biased counts, immortal and deferred objects, stop-the-world merges of every queue"
+               : "owner thread counts non-atomically, others atomically; cross-thread drops queued to the owner",
       true};
-  static constexpr std::array reported{Counter::owner_ops, Counter::shared_ops, Counter::queued,
-                                       Counter::merged};
+  static constexpr auto reported = [] {
+    if constexpr (kCPython)
+      return std::array{Counter::owner_ops, Counter::shared_ops, Counter::queued, Counter::merged,
+                        Counter::skipped_ops, Counter::immortal_objects, Counter::deferred_objects,
+                        Counter::pauses, Counter::collected};
+    else
+      return std::array{Counter::owner_ops, Counter::shared_ops, Counter::queued, Counter::merged};
+  }();
 
   using Obj = Object<BasicBiased>;
 
@@ -82,9 +98,19 @@ struct BasicBiased {
   static constexpr std::int64_t kMerged = 3;
   static constexpr std::uint64_t kUnowned = 0;
 
+  // CPython 3.14t's immortal local count, and the gc bit that says a stack
+  // reference needs no count (set for immortal and deferred objects alike,
+  // which is the test PyStackRef_FromPyObjectNew makes).
+  static constexpr std::uint32_t kImmortalLocal = 0xFFFF'FFFF;
+  static constexpr std::uint8_t kStackUncounted = 1;
+
   struct Header {
     std::atomic<std::uint64_t> tid;  // owner id, kUnowned once merged
-    std::uint32_t local;             // written only by the owner while it lives
+    // Written only by the owner while it lives, with relaxed stores as
+    // CPython's _Py_atomic_store_uint32_relaxed, so that cpython_ft's
+    // immortality test may read it from any thread (a plain mov on x86).
+    std::atomic<std::uint32_t> local;
+    std::uint8_t gc_bits;  // set before publication, then only read
     std::atomic<std::int64_t> shared;
   };
 
@@ -100,12 +126,37 @@ struct BasicBiased {
 
   class Runtime {
    public:
-    [[nodiscard]] Counters counters() const { return {}; }  // all counting is per thread
-    // Nothing runs on its own: every detach() already merged its queue.
-    void shutdown() {}
+    Runtime() = default;
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    [[nodiscard]] Counters counters() const {
+      Counters c;  // the rest is counted per thread
+      if constexpr (kCPython) {
+        std::lock_guard lock(immortal_mu_);
+        c.raise_to(Counter::immortal_objects, immortal_.size());
+        c.raise_to(Counter::deferred_objects, deferred_.peak());
+      }
+      return c;
+    }
+    // Every detach() already merged its queue. cpython_ft still holds its
+    // deferred and immortal objects: see shutdown_cpython().
+    void shutdown() {
+      if constexpr (kCPython) shutdown_cpython();
+    }
+    [[nodiscard]] std::uint64_t objects_freed() const { return objects_freed_; }
 
    private:
     friend class Context;
+    void shutdown_cpython();
+
+    // cpython_ft only.
+    World world_;
+    DeferredHeap<Obj> deferred_;
+    mutable std::mutex immortal_mu_;
+    std::vector<Obj*> immortal_;
+    std::uint64_t objects_freed_ = 0;
+
     // CPython hashes thread ids into 251 buckets; a power of two does here
     // because our ids are dense.
     static constexpr std::size_t kBuckets = 64;
@@ -135,6 +186,10 @@ struct BasicBiased {
     }
 
     void attach() {
+      if constexpr (kCPython) {
+        rt_->world_.attach();
+        rt_->deferred_.add_stack(&data_stack);
+      }
       auto& b = rt_->bucket(id_);
       std::lock_guard lock(b.mu);
       b.queues.push_back(&queue_);
@@ -151,24 +206,74 @@ struct BasicBiased {
           std::lock_guard lock(b.mu);
           if (queue_.objects.empty()) {
             std::erase(b.queues, &queue_);
-            return;
+            break;
           }
         }
         merge_queued();
       }
+      // Only now may a pause go ahead without us: our merges above were
+      // refcount work, and a pauser merges queues itself.
+      if constexpr (kCPython) {
+        rt_->deferred_.remove_stack(&data_stack);
+        rt_->world_.detach();
+      }
+    }
+
+    // A blocked thread does no refcount work, so a pause need not wait for
+    // it (CPython detaches the thread state around blocking calls).
+    void enter_blocking() {
+      if constexpr (kCPython) rt_->world_.detach();
+    }
+    void leave_blocking() {
+      if constexpr (kCPython) rt_->world_.attach();
     }
 
     // Not yet visible to any other thread: relaxed stores suffice; the
     // hand-over that publishes the object orders them.
     void init_header(Obj* o) {
       o->rc.tid.store(id_, std::memory_order_relaxed);
-      o->rc.local = 1;
+      o->rc.local.store(1, std::memory_order_relaxed);
+      o->rc.gc_bits = 0;
       o->rc.shared.store(0, std::memory_order_relaxed);
     }
 
+    // cpython_ft: CPython's rules, on the creating thread before
+    // publication. Immortal: _Py_SetImmortal's unowned, saturated local
+    // count. Deferred: _PyObject_SetDeferredRefcount's bias in the shared
+    // count, so merges and shared decrefs never see zero.
+    void declare(Obj* o, CPythonFact fact)
+      requires kCPython
+    {
+      if ((o->rc.gc_bits & kStackUncounted) != 0) return;
+      o->rc.gc_bits |= kStackUncounted;
+      if (fact == CPythonFact::immortal) {
+        o->rc.tid.store(kUnowned, std::memory_order_relaxed);
+        o->rc.local.store(kImmortalLocal, std::memory_order_relaxed);
+        o->rc.shared.store(0, std::memory_order_relaxed);
+        std::lock_guard lock(rt_->immortal_mu_);
+        rt_->immortal_.push_back(o);
+      } else {
+        o->rc.shared.fetch_add(kDeferredBias << kShift, std::memory_order_relaxed);
+        rt_->deferred_.remember(o);
+      }
+    }
+    [[nodiscard]] bool stack_skips_count(const Obj* o) const
+      requires kCPython
+    {
+      return (o->rc.gc_bits & kStackUncounted) != 0;
+    }
+
+    // CPython 3.14t's Py_INCREF: one relaxed load of `local` serves the
+    // immortality test and the owner's add.
     void incref(Obj* o) {
+      if constexpr (kCPython) {
+        if (is_immortal(o)) {
+          tally<Tuning::kCounting>(counters, Counter::skipped_ops);
+          return;
+        }
+      }
       if (owns(o)) {
-        ++o->rc.local;
+        o->rc.local.store(o->rc.local.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         tally<Tuning::kCounting>(counters, Counter::owner_ops);
       } else {
         // Relaxed: the caller already holds a reference, so nothing can be
@@ -179,9 +284,17 @@ struct BasicBiased {
     }
 
     void decref(Obj* o) {
+      if constexpr (kCPython) {
+        if (is_immortal(o)) {
+          tally<Tuning::kCounting>(counters, Counter::skipped_ops);
+          return;
+        }
+      }
       if (owns(o)) {
         tally<Tuning::kCounting>(counters, Counter::owner_ops);
-        if (--o->rc.local == 0) release_local_zero(o);
+        const std::uint32_t local = o->rc.local.load(std::memory_order_relaxed) - 1;
+        o->rc.local.store(local, std::memory_order_relaxed);
+        if (local == 0) release_local_zero(o);
       } else {
         decref_shared(o);
       }
@@ -194,6 +307,52 @@ struct BasicBiased {
       if constexpr (Tuning::kChaos) chaos_.maybe_yield(16);
       if (queue_.requested.load(std::memory_order_relaxed)) [[unlikely]]
         merge_queued();
+      if constexpr (kCPython) {
+        if (rt_->world_.pause_requested()) [[unlikely]]
+          rt_->world_.park();
+        else if (--until_pause_ == 0) [[unlikely]]
+          collect();
+      }
+    }
+
+    // cpython_ft's collection (gc_free_threading.c, reduced to what counts
+    // touch): stop the world; merge every thread's queue on its behalf
+    // (merge_queued_objects), so a blocked or busy owner holds nothing
+    // back; find the deferred objects no heap reference and no stack slot
+    // holds; start the world and free what died. Returns how many objects
+    // it freed directly (their children come on top).
+    std::size_t collect(bool attached = true)
+      requires kCPython
+    {
+      until_pause_ = Tuning::kPauseEvery;
+      std::size_t deferred = 0;
+      const bool ran = rt_->world_.stop(
+          [&] {
+            for (auto& b : rt_->buckets_) {
+              std::lock_guard lock(b.mu);
+              for (MergeQueue* q : b.queues) {
+                for (Obj* o : q->objects)
+                  if (merge(o, -1) == 0) dead_.push_back(o);
+                q->objects.clear();
+                q->requested.store(false, std::memory_order_relaxed);
+              }
+            }
+            auto garbage = rt_->deferred_.take_garbage(heap_refs);
+            deferred = garbage.size();
+            dead_.insert(dead_.end(), garbage.begin(), garbage.end());
+          },
+          attached);
+      if (!ran) return 0;
+      tally<Tuning::kCounting>(counters, Counter::pauses);
+      tally<Tuning::kCounting>(counters, Counter::collected, deferred);
+      const std::size_t freed = dead_.size();
+      for (Obj* o : dead_) reclaim<BasicBiased>(*this, o);
+      dead_.clear();
+      return freed;
+    }
+
+    [[nodiscard]] static bool is_immortal(const Obj* o) {
+      return o->rc.local.load(std::memory_order_relaxed) == kImmortalLocal;
     }
 
    private:
@@ -289,8 +448,8 @@ struct BasicBiased {
     // thread may free the object, so nothing may touch it after the CAS.
     std::int64_t merge(Obj* o, std::int64_t extra) {
       if constexpr (Tuning::kChaos) chaos_.maybe_yield(4);
-      const std::int64_t local = o->rc.local;
-      o->rc.local = 0;
+      const std::int64_t local = o->rc.local.load(std::memory_order_relaxed);
+      o->rc.local.store(0, std::memory_order_relaxed);
       o->rc.tid.store(kUnowned, std::memory_order_relaxed);
       std::int64_t s = o->rc.shared.load(std::memory_order_relaxed);
       std::int64_t total;
@@ -306,10 +465,40 @@ struct BasicBiased {
     Runtime* rt_;
     std::uint64_t id_;
     [[no_unique_address]] Chaos<Tuning::kChaos> chaos_;
+    // A deferred object's heap references: both counts, less the bias.
+    // Read with the world stopped.
+    static std::int64_t heap_refs(const Obj* o) {
+      return static_cast<std::int64_t>(o->rc.local.load(std::memory_order_relaxed)) +
+             (o->rc.shared.load(std::memory_order_relaxed) >> kShift) - kDeferredBias;
+    }
+
     std::vector<Obj*> merging_;  // reused between merges: no allocation per merge
+    std::vector<Obj*> dead_;     // cpython_ft: what a pause found dead
+    std::uint32_t until_pause_ = Tuning::kPauseEvery;
     MergeQueue queue_;           // last: its own cache line, written by queuers
   };
 };
+
+// After every context detached. Deferred objects go first, while the
+// immortal ones they may point to still skip their counts; then the
+// immortal ones (and whatever only they held); then deferred objects only
+// an immortal container held.
+template <class Tuning>
+void BasicBiased<Tuning>::Runtime::shutdown_cpython() {
+  Context ctx(*this, ThreadIndex{0});
+  ctx.attach();
+  while (ctx.collect() != 0) {
+  }
+  objects_freed_ += free_pinned<BasicBiased>(*this, immortal_, Context::is_immortal, [](Obj* o) {
+    o->rc.tid.store(kUnowned, std::memory_order_relaxed);
+    o->rc.local.store(0, std::memory_order_relaxed);
+    o->rc.shared.store(kOne | kMerged, std::memory_order_relaxed);
+  });
+  while (ctx.collect() != 0) {
+  }
+  ctx.detach();
+  objects_freed_ += ctx.freed;
+}
 
 using Biased = BasicBiased<>;
 

@@ -33,6 +33,7 @@
 
 #include "strategies/atomic_count.h"
 #include "strategies/object.h"
+#include "strategies/pinned.h"
 #include "strategies/strategy.h"
 
 namespace rcb {
@@ -132,29 +133,11 @@ struct BasicFrozen {
   };
 };
 
-// Two passes, because a frozen object may hold unfrozen ones (a child stored
-// after the freeze) that in turn hold frozen ones. First every frozen
-// container drops its unfrozen children and forgets its frozen ones, while
-// all frozen objects are still alive and marked, so those cascades skip
-// them. Then each frozen object, now childless, is thawed to one reference
-// and released.
 template <class P>
 void BasicFrozen<P>::Runtime::thaw_and_free() {
-  Context ctx(*this, ThreadIndex{0});
-  for (Object<BasicFrozen>* o : frozen_) {
-    if (!o->is_container()) continue;
-    for (std::uint32_t i = 0; i < o->size; ++i) {
-      Object<BasicFrozen>* child = o->item(i);
-      o->items()[i] = nullptr;
-      if (child != nullptr && !is_frozen(child)) ctx.decref(child);
-    }
-  }
-  for (Object<BasicFrozen>* o : frozen_) {
+  objects_freed_ += free_pinned<BasicFrozen>(*this, frozen_, is_frozen, [](Object<BasicFrozen>* o) {
     o->rc.count.store(1, std::memory_order_relaxed);
-    ctx.decref(o);
-  }
-  frozen_.clear();
-  objects_freed_ += ctx.freed;
+  });
 }
 
 using Frozen = BasicFrozen<>;

@@ -6,8 +6,11 @@
 #include "strategies/biased.h"
 #include "strategies/boost_intrusive.h"
 #include "strategies/buffered.h"
+#include "strategies/cpython_ft.h"
+#include "strategies/deferred.h"
 #include "strategies/frozen.h"
 #include "strategies/gil.h"
+#include "strategies/immortal.h"
 #include "strategies/libstdcxx.h"
 #include "strategies/plain.h"
 #include "strategies/refcache.h"
@@ -29,6 +32,9 @@ using AllStrategies = TypeList<
     Frozen,
     Remote,
     RemotePadded,
+    Immortal,
+    Deferred,
+    CPythonFt,
     Sticky,
     Sharded,
     RefCache,

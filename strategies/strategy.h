@@ -32,6 +32,8 @@
 #include <string_view>
 #include <vector>
 
+#include "strategies/data_stack.h"
+
 namespace rcb {
 
 // ---------------------------------------------------------------------------
@@ -51,7 +53,7 @@ enum class Counter : std::uint8_t {
   epochs,              // buffered: epochs the committer closed
   delayed_frees,       // objects whose free happened later than their last decref
   peak_pending_frees,  // buffered: most objects dead-but-not-yet-freed at once (exact)
-  skipped_ops,         // frozen: incref/decref skipped on a frozen object
+  skipped_ops,         // frozen, immortal: incref/decref skipped on a pinned count
   frozen_objects,      // frozen: objects marked by the freeze pass
   slot_pages,          // remote: count pages in use (peak)
   gil_switches,        // gil: times the holder dropped the lock on request
@@ -67,6 +69,10 @@ enum class Counter : std::uint8_t {
   grace_periods,       // sharded: grace periods started (one per batch of kills)
   sharded_objects,     // sharded: most objects holding per-thread slots at once
   slot_bytes,          // sharded: slot memory addressable at peak (slots x 8 B x threads)
+  immortal_objects,    // immortal, cpython_ft: objects declared immortal (PEP 683)
+  deferred_objects,    // deferred, cpython_ft: objects declared deferred (most at once)
+  pauses,              // deferred, cpython_ft: stop-the-world pauses (collections)
+  collected,           // deferred, cpython_ft: deferred objects freed by a collection
   kCount
 };
 
@@ -91,7 +97,7 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
         {"delayed_frees", Aggregate::sum, "objects freed later than their last decref, children included"},
         {"peak_pending_frees", Aggregate::max,
          "most objects dead (no reference left, children of dead objects included) but not yet freed at once"},
-        {"skipped_ops", Aggregate::sum, "refcount ops skipped on frozen objects"},
+        {"skipped_ops", Aggregate::sum, "refcount ops skipped on frozen or immortal objects"},
         {"frozen_objects", Aggregate::max, "objects marked by the freeze pass"},
         {"slot_pages", Aggregate::max, "pages of remote counts in use"},
         {"gil_switches", Aggregate::sum, "GIL drops on another thread's request"},
@@ -109,6 +115,10 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
         {"sharded_objects", Aggregate::max, "most objects holding per-thread count slots at once"},
         {"slot_bytes", Aggregate::max,
          "per-thread slot memory addressable at peak: 8 bytes per slot index per thread"},
+        {"immortal_objects", Aggregate::max, "objects the workload declared immortal (PEP 683)"},
+        {"deferred_objects", Aggregate::max, "most objects declared deferred at once (CPython 3.14 deferred counting)"},
+        {"pauses", Aggregate::sum, "stop-the-world pauses: a collection, with biased queues merged where there are any"},
+        {"collected", Aggregate::sum, "deferred objects freed by a collection that scanned every thread's stack"},
     }};
 
 [[nodiscard]] constexpr const CounterInfo& info(Counter c) {
@@ -210,6 +220,10 @@ class ContextBase {
   Counters counters;
   std::uint64_t allocated = 0;
   std::uint64_t freed = 0;
+
+  // Frames of an interpreter running on this thread (workloads/pyvm); a
+  // collection that must see stack references scans it.
+  DataStack data_stack;
 
   // Used only by reclaim() in object.h (CPython's trashcan, as a worklist).
   std::vector<void*> reclaim_pending;

@@ -7,15 +7,24 @@
 //       return fib(n-1) + fib(n-2)
 //
 // Pattern: a hot shared object plus short-lived private objects. Per call,
-// as CPython 3.6 (the Gilectomy's base) counts it:
-//   - `LOAD_GLOBAL fib` increfs the one function object that every thread
-//     calls; the call drops it when the callee returns.
+// as CPython 3.6 (the Gilectomy's base) counts it, and as 3.14t does for a
+// strategy that knows what the workload declares (cpython_facts.h):
+//   - `LOAD_GLOBAL fib` pushes a stack reference to the one function object
+//     that every thread calls; the call drops it when the callee returns.
+//     3.6 counts it; 3.14t makes functions deferred
+//     (_PyObject_SetDeferredRefcount in func_new), so the reference is an
+//     uncounted stack slot under `deferred` and `cpython_ft`. The slot is a
+//     C++ local, which a collection cannot see; that is safe because the
+//     workload's own reference (fib's global) keeps the function alive
+//     until teardown.
 //   - small ints: CPython keeps -5..256 as one shared object each (built
 //     here at setup), and the constants 1 and 2 are those same objects.
-//     Before 3.12 made them immortal every use was counted, by every
-//     thread, and so it is here: `n < 2`, `n-1` and `n-2` incref their
-//     constant and drop it, `return 1` hands out a reference to 1, and
-//     `n-1`, `n-2` and sums up to 256 return references to cached ints.
+//     Declared immortal (PEP 683: the small-int cache is immortal since
+//     3.12). Before 3.12 every use was counted, by every thread, and so it
+//     is under every strategy without immortal objects: `n < 2`, `n-1` and
+//     `n-2` incref their constant and drop it, `return 1` hands out a
+//     reference to 1, and `n-1`, `n-2` and sums up to 256 return references
+//     to cached ints.
 //   - `fib(n-1) + fib(n-2)` boxes the sum (a cached small int up to 256, a
 //     new private int above) and drops both operands.
 //   - the callee's frame is a new private object holding the argument (a
@@ -32,6 +41,7 @@
 
 #include <cstdint>
 
+#include "strategies/cpython_facts.h"
 #include "strategies/object.h"
 #include "workloads/workload.h"
 
@@ -62,10 +72,14 @@ class Fib {
 
   Fib(Ctx& ctx, Size size, std::uint32_t threads) : n_(argument(size)), threads_(threads) {
     function_ = new_object<S>(ctx, Kind::function);
+    declare(ctx, function_, CPythonFact::deferred);
     // In CPython a C array; a list here only so it has one root to freeze.
     small_ints_ = new_object<S>(ctx, Kind::list, kSmallMax - kSmallMin + 1);
-    for (std::int64_t v = kSmallMin; v <= kSmallMax; ++v)
-      set_item(small_ints_, static_cast<std::uint32_t>(v - kSmallMin), new_int<S>(ctx, v));
+    for (std::int64_t v = kSmallMin; v <= kSmallMax; ++v) {
+      Obj* small = new_int<S>(ctx, v);
+      declare(ctx, small, CPythonFact::immortal);
+      set_item(small_ints_, static_cast<std::uint32_t>(v - kSmallMin), small);
+    }
     ctx.publish(function_);
     ctx.publish(small_ints_);
   }
@@ -94,17 +108,17 @@ class Fib {
  private:
   static constexpr std::int64_t kSmallMin = -5;
   static constexpr std::int64_t kSmallMax = 256;
+  static_assert(is_small_int(kSmallMin) && is_small_int(kSmallMax) && !is_small_int(kSmallMax + 1));
 
   // fib(argument): the callee's frame takes over `argument`; returns a new
   // reference.
   Obj* call(Ctx& ctx, Obj* argument) {
-    Obj* callable = hide(function_);
-    ctx.incref(callable);  // LOAD_GLOBAL fib
+    const StackRef<S> callable = stack_new(ctx, hide(function_));  // LOAD_GLOBAL fib
     Obj* frame = new_object<S>(ctx, Kind::tuple, 1);
     set_item(frame, 0, argument);
     Obj* result = body(ctx, frame);
     ctx.decref(hide(frame));
-    ctx.decref(hide(callable));
+    stack_close(ctx, hide(callable));
     return result;
   }
 

@@ -9,6 +9,11 @@
 //           acc += i * i + i
 //       return acc
 //
+// Declared: the object is immortal, as None is since 3.12 (PEP 683;
+// _Py_NoneStruct is statically immortal), so strategies that know immortal
+// objects skip its count as CPython 3.12+ does; the rest count it as 3.11
+// and older did.
+//
 // Pattern: worst-case contention on one cache line. `x = None` increfs None
 // and drops the None x held before, so every iteration of every thread
 // writes None's count. The arithmetic between is a dependent chain the
@@ -22,6 +27,7 @@
 
 #include <cstdint>
 
+#include "strategies/cpython_facts.h"
 #include "strategies/object.h"
 #include "workloads/interp.h"
 #include "workloads/workload.h"
@@ -59,6 +65,7 @@ class HotObject {
     // The object model has no NoneType; an empty tuple is likewise an
     // immutable singleton in CPython.
     none_ = new_object<S>(ctx, Kind::tuple, 0);
+    declare(ctx, none_, CPythonFact::immortal);
     ctx.publish(none_);
   }
 

@@ -3,6 +3,11 @@
 // list of boxed ints (seed 001's example of why atomic counts hurt: "every
 // thread touches every object's count").
 //
+// Declared: items 0..256 are immortal, because list(range(n)) holds
+// CPython's cached small ints there (immortal since 3.12, PEP 683); every
+// other item is an ordinary mortal int, so this stays the workload of
+// mutable-count shared objects it was (the list itself is mortal too).
+//
 // Pattern: read-mostly shared objects. Each item is incref'd by the list
 // iterator's next() and decref'd when the loop variable is rebound, by all
 // threads at once, so under `atomic` every item's count line bounces.
@@ -11,6 +16,7 @@
 
 #include <cstdint>
 
+#include "strategies/cpython_facts.h"
 #include "strategies/object.h"
 #include "workloads/workload.h"
 
@@ -29,7 +35,7 @@ class SharedList {
       : n_(size == Size::quick ? 100'000 : 1'000'000), threads_(threads) {
     // L = list(range(n))
     list_ = new_object<S>(ctx, Kind::list, n_);
-    for (std::uint32_t i = 0; i < n_; ++i) set_item(list_, i, new_int<S>(ctx, i));
+    for (std::uint32_t i = 0; i < n_; ++i) set_item(list_, i, new_setup_int<S>(ctx, i));
     ctx.publish(list_);
   }
 
