@@ -219,6 +219,16 @@ struct BasicBiased {
       }
     }
 
+    // The child of fork_cow runs alone: a pause must not wait for threads
+    // that did not come along. (Plain biased needs nothing: its child never
+    // waits for another thread.)
+    void after_fork_child()
+      requires kCPython
+    {
+      rt_->world_.after_fork_child();
+      rt_->deferred_.after_fork_child();
+    }
+
     // A blocked thread does no refcount work, so a pause need not wait for
     // it (CPython detaches the thread state around blocking calls).
     void enter_blocking() {

@@ -106,6 +106,13 @@ struct BasicDeferred {
         rt_->world_.park();
     }
 
+    // The child of fork_cow runs alone: a pause must not wait for threads
+    // that did not come along.
+    void after_fork_child() {
+      rt_->world_.after_fork_child();
+      rt_->heap_.after_fork_child();
+    }
+
     void init_header(Obj* o) { o->rc.count.store(1, std::memory_order_relaxed); }
 
     // Not yet published: a plain add of the bias suffices.

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <mutex>
+#include <new>
 #include <unordered_set>
 #include <vector>
 
@@ -40,6 +41,9 @@ class DeferredHeap {
     std::lock_guard lock(mu_);
     std::erase(stacks_, s);
   }
+
+  // In a forked child: a lock another thread held stays held.
+  void after_fork_child() { new (&mu_) std::mutex; }
 
   void remember(Obj* o) {
     std::lock_guard lock(mu_);

@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <new>
 
 namespace rcb {
 
@@ -37,6 +38,16 @@ class World {
     std::lock_guard lock(mu_);
     --running_;
     changed_.notify_all();
+  }
+
+  // In a forked child, whose only thread is the one that forked (attached):
+  // the other threads are gone, and a lock one of them held stays held.
+  void after_fork_child() {
+    new (&mu_) std::mutex;
+    new (&changed_) std::condition_variable;
+    running_ = 1;
+    paused_ = false;
+    requested_.store(false, std::memory_order_relaxed);
   }
 
   // Polled at every safepoint. Relaxed: a stale false only parks this

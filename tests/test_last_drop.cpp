@@ -17,7 +17,9 @@
 
 #include "strategies/atomic.h"
 #include "strategies/boost_intrusive.h"
+#include "strategies/deferred.h"
 #include "strategies/frozen.h"
+#include "strategies/immortal.h"
 #include "strategies/libstdcxx.h"
 #include "strategies/remote.h"
 #include "tests/test_support.h"
@@ -29,11 +31,12 @@ namespace {
 static_assert(!kTrackObjects, "the tracker's mutex would order the threads of this test");
 
 // Every strategy whose counts are one atomic word per object. Frozen's
-// objects here are created after its freeze, so they are counted, not
-// skipped.
+// objects here are created after its freeze, and immortal's and
+// deferred's are declared nothing, so they are counted, not skipped.
 template <class S>
 class LastDrop : public ::testing::Test {};
-using AtomicallyCounted = ::testing::Types<Atomic, Frozen, Remote, Libstdcxx, BoostIntrusive>;
+using AtomicallyCounted =
+    ::testing::Types<Atomic, Frozen, Remote, Immortal, Deferred, Libstdcxx, BoostIntrusive>;
 TYPED_TEST_SUITE(LastDrop, AtomicallyCounted, StrategyName);
 
 // Thread 0 creates a batch (ints, and tuples holding an int), writes each
