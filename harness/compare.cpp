@@ -45,6 +45,30 @@ const char* per_item_counter(const std::string& metric) {
   return metric == "instructions" ? "instructions_per_item" : "ns_per_item";
 }
 
+// What a file measures, which both sides of a comparison, and every file of
+// one side, must share.
+struct Measure {
+  std::string ResultsFile::*field;
+  const char* suffix;  // after the value: "strong" + " scaling"
+  const char* plural;
+  const char* option;  // what to keep the same
+};
+constexpr Measure kMetric{&ResultsFile::metric, "", "metrics", "metric"};
+constexpr Measure kScaling{&ResultsFile::scaling, " scaling", "scalings", "--scaling"};
+
+void require_same(const Measure& m, const ResultsFile& base, const ResultsFile& next) {
+  if (base.*m.field != next.*m.field)
+    throw UsageError("BASE '" + base.path + "' measures " + base.*m.field + m.suffix + " but NEW '" + next.path +
+                     "' measures " + next.*m.field + m.suffix + ": compare files of the same " + m.option);
+}
+
+void require_one(const Measure& m, const std::vector<ResultsFile>& files, const char* role) {
+  for (const auto& f : files)
+    if (f.*m.field != files.front().*m.field)
+      throw UsageError(std::string(role) + " mixes " + m.plural + ": '" + files.front().path + "' measures " +
+                       files.front().*m.field + m.suffix + ", '" + f.path + "' " + f.*m.field + m.suffix);
+}
+
 // Up to `most` names, then how many more: error messages stay one line.
 std::string some(const std::vector<std::string>& names, std::size_t most = 5) {
   std::vector<std::string> head(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(std::min(most, names.size())));
@@ -158,6 +182,7 @@ ResultsFile load_results(const std::string& path, const char* role) {
   f.metric = "time";
   const bool rcbench_file = context.contains("rcbench") && context["rcbench"].is_object();
   if (rcbench_file) f.metric = context["rcbench"].value("metric", "time");
+  f.scaling = rcbench_file ? context["rcbench"].value("scaling", "weak") : "weak";
   const bool instructions = f.metric == "instructions";
   const std::string counter = per_item_counter(f.metric);
 
@@ -374,6 +399,7 @@ void note_differences(const ResultsFile& a, const ResultsFile& b, std::vector<st
       {"compiler", P("/rcbench/build/compiler")},
       {"build type", P("/rcbench/build/build_type")},
       {"allocator", P("/rcbench/build/allocator")},
+      {"strong-scaling units", P("/rcbench/strong_units")},
       {"counted iterations", P("/rcbench/options/iterations")},
       {"valgrind", P("/rcbench/valgrind")},
   };
@@ -424,9 +450,8 @@ void note_shift(const Comparison& c, std::vector<std::string>& notes) {
 }  // namespace
 
 Comparison compare(const ResultsFile& base, const ResultsFile& next, const CompareOptions& opt) {
-  if (base.metric != next.metric)
-    throw UsageError("BASE '" + base.path + "' measures " + base.metric + " but NEW '" + next.path + "' measures " +
-                     next.metric + ": compare files of the same metric");
+  require_same(kMetric, base, next);
+  require_same(kScaling, base, next);
   Comparison c;
   c.base_path = base.path;
   c.new_path = next.path;
@@ -659,10 +684,8 @@ std::vector<ResultsFile> load_side(const std::string& paths, const char* role) {
   for (std::string p; std::getline(in, p, ',');)
     if (!p.empty()) files.push_back(load_results(p, role));
   if (files.empty()) throw UsageError(std::string(role) + ": no results file given");
-  for (const auto& f : files)
-    if (f.metric != files.front().metric)
-      throw UsageError(std::string(role) + " mixes metrics: '" + files.front().path + "' measures " +
-                       files.front().metric + ", '" + f.path + "' " + f.metric);
+  require_one(kMetric, files, role);
+  require_one(kScaling, files, role);
   return files;
 }
 
@@ -672,6 +695,7 @@ ResultsFile pool(const std::vector<ResultsFile>& files, bool one_value_per_file)
   };
   ResultsFile side;
   side.metric = files.front().metric;
+  side.scaling = files.front().scaling;
   std::map<std::string, std::size_t> index;
   for (const auto& f : files) {
     side.path += (side.path.empty() ? "" : ",") + f.path;

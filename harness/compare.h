@@ -45,8 +45,8 @@
 //
 // Exit status: 0 nothing regressed, 1 a regression or a failure, 2 bad input
 // (a missing, unreadable or directory path on either side, in any of its
-// comma-separated files; not a results file; different metrics; nothing in
-// common; an unknown --format).
+// comma-separated files; not a results file; different metrics or
+// scalings; nothing in common; an unknown --format).
 
 #include <cstddef>
 #include <optional>
@@ -95,6 +95,10 @@ struct BenchmarkSamples {
 struct ResultsFile {
   std::string path;     // several, comma-separated, when a side pools files
   std::string metric;  // "time" or "instructions"
+  // "weak" or "strong" (context.rcbench.scaling; files without it are weak):
+  // ns_per_item is per-thread time per item under weak scaling, wall time per
+  // item of a fixed total under strong, so the two are never compared.
+  std::string scaling;
   std::vector<nlohmann::json> contexts;  // one per file read
   std::vector<BenchmarkSamples> benchmarks;  // in file order
 };
@@ -147,8 +151,8 @@ struct Comparison {
   [[nodiscard]] int exit_status() const;
 };
 
-// Throws UsageError when the files measure different metrics or share no
-// benchmark.
+// Throws UsageError when the files measure different metrics or scalings,
+// or share no benchmark.
 [[nodiscard]] Comparison compare(const ResultsFile& base, const ResultsFile& next, const CompareOptions& opt);
 
 [[nodiscard]] std::string format_table(const Comparison& c);

@@ -22,12 +22,13 @@ struct CellKernels {
   std::string strategy;
   std::string workload;
   bool multi_threaded = true;           // the strategy runs at more than one thread
+  bool units_independent = true;        // the workload can run under strong scaling (engine/scaling.h)
   std::vector<Counter> reported;        // the strategy's counters
   std::function<ThreadSupport(std::uint32_t)> supports;
   std::function<Repetition(const RepetitionPlan&)> repetition;          // Uncounted<S>: what is measured
   std::function<Repetition(const RepetitionPlan&)> repetition_counted;  // S: --time-counted only
   std::function<CountedPass(std::uint32_t threads, Size size, double min_time,
-                            const std::function<int(std::uint32_t)>& bind)>
+                            const std::function<int(std::uint32_t)>& bind, WorkShare share)>
       counted;
 };
 

@@ -20,6 +20,7 @@ void detail::fill_timed_kernels(std::vector<CellKernels>& cells) {
     k.multi_threaded = S::info.multi_threaded;
     k.reported.assign(S::reported.begin(), S::reported.end());
     k.supports = [](std::uint32_t t) { return workload_supports<C::template Workload, S>(t); };
+    k.units_independent = units_are_independent<C::template Workload, S>();
     k.repetition = [](const RepetitionPlan& plan) { return run_repetition<Uncounted<S>, C::template Workload>(plan); };
     cells.push_back(std::move(k));
   });

@@ -170,6 +170,12 @@ int main(int argc, char** argv) {
   run->add_option("-w,--workload", workloads, "comma-separated workloads (default: all)");
   run->add_option("-t,--threads", threads, "comma-separated thread counts (default: 1 and every allowed CPU)");
   run->add_option("--size", size, "quick (the whole matrix in about a minute on 2 cores) or full")->capture_default_str();
+  std::string scaling = "weak";
+  run->add_option("--scaling", scaling,
+                  "weak: each of N threads does the full per-thread work (CPython's ftscalingbench; speedup = "
+                  "T1*N/TN). strong: a fixed total of U units of work, U = lcm of the thread counts, divided "
+                  "among the threads (speedup = T1/TN; ns_per_item is wall time per item of the total)")
+      ->capture_default_str();
   run->add_option("-r,--repetitions", opt.repetitions,
                   "the fewest repetitions per benchmark; more run until --precision is reached")
       ->capture_default_str();
@@ -269,6 +275,9 @@ int main(int argc, char** argv) {
     }
     if (size != "quick" && size != "full") throw rcb::UsageError("bad --size '" + size + "' (valid: quick, full)");
     opt.size = size == "quick" ? rcb::Size::quick : rcb::Size::full;
+    const std::optional<rcb::Scaling> chosen_scaling = rcb::parse_scaling(scaling);
+    if (!chosen_scaling) throw rcb::UsageError("bad --scaling '" + scaling + "' (valid: weak, strong)");
+    opt.scaling = *chosen_scaling;
     if (app.got_subcommand("_instructions"))
       return rcb::cmd_count_instructions(count_strategy, count_workload, opt.size, count_iterations);
     // Given but empty is a mistake (an unset shell variable), not "all".
@@ -289,6 +298,9 @@ int main(int argc, char** argv) {
       throw rcb::UsageError("bad --format '" + opt.format + "' (valid: console, json, csv, md)");
     (void)rcb::parse_placement(opt.placement);  // a bad list fails here, before anything starts
     if (metric == "instructions") {
+      if (opt.scaling == rcb::Scaling::strong)
+        throw rcb::UsageError("--scaling strong needs --metric time: instruction counts are taken at 1 thread, "
+                              "where there is no work to divide");
       opt.metric = rcb::Metric::instructions;
       // Counts repeat exactly: one repetition says it all unless asked.
       if (run->count("--repetitions") == 0) opt.repetitions = 1;

@@ -117,10 +117,10 @@ Stats stats_of(const std::vector<double>& v) {
 
 class Runner {
  public:
-  Runner(const RunOptions& opt, const Topology& topo, const Placement& placement, std::vector<CellRun> cells,
-         nlohmann::json context, const ResultsOutput& out)
-      : opt_(opt), topo_(topo), placement_(placement), cells_(std::move(cells)), context_(std::move(context)),
-        out_(out), start_(Clock::now()), tty_(isatty(STDERR_FILENO) != 0) {}
+  Runner(const RunOptions& opt, WorkShare share, const Topology& topo, const Placement& placement,
+         std::vector<CellRun> cells, nlohmann::json context, const ResultsOutput& out)
+      : opt_(opt), share_(share), topo_(topo), placement_(placement), cells_(std::move(cells)),
+        context_(std::move(context)), out_(out), start_(Clock::now()), tty_(isatty(STDERR_FILENO) != 0) {}
 
   int run() {
     const auto deadline = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.max_time));
@@ -128,7 +128,7 @@ class Runner {
     for (auto& c : cells_) {
       if (Interrupts::interrupted()) break;
       status("counted pass " + c.cell.name);
-      c.counted = c.kernels->counted(c.cell.threads, opt_.size, opt_.min_time, binder(c.cell));
+      c.counted = c.kernels->counted(c.cell.threads, opt_.size, opt_.min_time, binder(c.cell), share_);
       if (!c.counted.error.empty()) {
         fail(c, c.counted.error);
         continue;
@@ -218,6 +218,7 @@ class Runner {
     RepetitionPlan plan;
     plan.threads = c.cell.threads;
     plan.size = opt_.size;
+    plan.share = share_;
     plan.iterations = c.iterations;
     // A warm-up iteration pays for itself only where a repetition holds
     // several iterations; fork_cow's one iteration fills --min-time alone.
@@ -294,6 +295,7 @@ class Runner {
   nlohmann::json summary_json(const CellRun& c) const;
 
   const RunOptions& opt_;
+  const WorkShare share_;
   const Topology& topo_;
   const Placement& placement_;
   std::vector<CellRun> cells_;
@@ -377,6 +379,8 @@ nlohmann::json Runner::document() const {
     const nlohmann::json identity{{"strategy", c.cell.strategy},
                                   {"workload", c.cell.workload},
                                   {"threads", c.cell.threads},
+                                  {"scaling", std::string(to_string(share_.scaling))},
+                                  {"units", share_.units(c.cell.threads)},
                                   {"size", std::string(to_string(opt_.size))},
                                   {"placement", placement_.describe()},
                                   {"bound_cpus", c.cell.cpus},
@@ -393,10 +397,10 @@ nlohmann::json Runner::document() const {
       return r;
     };
     // Strategy counters from the counted pass: sums per item processed by
-    // all threads, peaks raw.
+    // all threads (every unit of every iteration), peaks raw.
     std::vector<std::pair<std::string, double>> counters;
     const double counted_items = static_cast<double>(c.counted.iterations) *
-                                 static_cast<double>(c.counted.items_per_thread) * c.cell.threads;
+                                 static_cast<double>(c.counted.items_per_thread) * c.counted.units;
     for (const Counter k : c.kernels->reported) {
       const CounterInfo& info_k = info(k);
       const double v = static_cast<double>(c.counted.counters[k]);
@@ -412,9 +416,8 @@ nlohmann::json Runner::document() const {
       r.iterations = static_cast<benchmark::IterationCount>(s.rep.iterations);
       r.real_accumulated_time = s.rep.seconds;
       r.cpu_accumulated_time = s.rep.cpu_seconds;
-      const double items = static_cast<double>(s.rep.iterations) * static_cast<double>(s.rep.items_per_thread);
       r.counters["ns_per_item"] = s.rep.ns_per_item();
-      r.counters["items_per_second"] = items * c.cell.threads / s.rep.seconds;
+      r.counters["items_per_second"] = s.rep.items_per_second();
       const bool cal_ok = !s.before.disturbed && !s.after.disturbed && s.before.ghz > 0;
       if (cal_ok) r.counters["cycles_per_item"] = s.rep.ns_per_item() * 0.5 * (s.before.ghz + s.after.ghz);
       r.counters["ghz_before"] = s.before.ghz;
@@ -458,7 +461,8 @@ nlohmann::json Runner::document() const {
     // names them; real_time is ns per iteration, as in the iteration entries.
     const Stats st = stats_of(c.ns_per_item());
     if (st.n > 0 && c.error.empty()) {
-      const double ns_to_s_per_iter = static_cast<double>(c.counted.items_per_thread) * 1e-9;
+      const double ns_to_s_per_iter =
+          static_cast<double>(c.counted.items_per_thread) * share_.units_per_timed_item() * 1e-9;
       std::vector<Run> aggs;
       const auto agg = [&](const char* name, double ns_per_item, benchmark::StatisticUnit unit) {
         Run r = base_run();
@@ -479,8 +483,7 @@ nlohmann::json Runner::document() const {
       }
       std::vector<double> ips;
       for (const auto& s : c.samples)
-        if (s.counted)
-          ips.push_back(static_cast<double>(s.rep.iterations * s.rep.items_per_thread) * c.cell.threads / s.rep.seconds);
+        if (s.counted) ips.push_back(s.rep.items_per_second());
       med.counters["items_per_second"] = median(ips);
       aggs.push_back(std::move(med));
       aggs.push_back(agg("stddev", st.stddev_ns, benchmark::kTime));
@@ -572,13 +575,54 @@ int cmd_probe(const std::string& placement_text, bool as_json) {
   return kExitOk;
 }
 
+// The run's work share: weak, or strong with U the least common multiple
+// of its thread counts (engine/scaling.h says why).
+static WorkShare work_share(const RunOptions& opt) {
+  WorkShare share;
+  share.scaling = opt.scaling;
+  if (opt.scaling == Scaling::weak) return share;
+  const std::optional<std::uint32_t> units = strong_units_for(opt.threads);
+  if (!units) {
+    std::vector<std::string> counts;
+    for (const auto t : opt.threads) counts.push_back(std::to_string(t));
+    throw UsageError("--scaling strong: the least common multiple of --threads " + join(counts, ",") +
+                     " is above " + std::to_string(kMaxStrongUnits) +
+                     ", the most units of work one iteration may hold; choose thread counts such as 1,2,4,8");
+  }
+  share.strong_units = *units;
+  return share;
+}
+
+// Under strong scaling, the workloads whose threads depend on each other
+// are refused when named and skipped with a note when they came with "all".
+static std::vector<std::string> strong_scaling_workloads(const std::vector<std::string>& workloads,
+                                                         const std::vector<CellKernels>& kernels,
+                                                         bool named, std::vector<std::string>& notes) {
+  std::vector<std::string> kept;
+  for (const auto& wl : workloads) {
+    const bool independent = std::all_of(kernels.begin(), kernels.end(), [&](const CellKernels& k) {
+      return k.workload != wl || k.units_independent;
+    });
+    if (independent) {
+      kept.push_back(wl);
+      continue;
+    }
+    const std::string why = "workload '" + wl + "' cannot run under --scaling strong: its threads depend on each "
+                            "other within an iteration (it runs only at thread counts it can pair up), so one "
+                            "thread cannot run several threads' shares in turn; leave it out or use --scaling weak";
+    if (named) throw UsageError(why);
+    notes.push_back("skipped " + why);
+  }
+  return kept;
+}
+
 int cmd_run(const RunOptions& opt_in) {
   RunOptions opt = opt_in;
   std::ostream& msg = messages_stream(opt.out);
   Topology topo;
   const Placement placement = parse_placement(opt.placement);
   const auto strategies = resolve(opt.strategies, strategy_names(), "strategy");
-  const auto workloads = resolve(opt.workloads, workload_names(), "workload");
+  auto workloads = resolve(opt.workloads, workload_names(), "workload");
   if (opt.repetitions < 1) throw UsageError("--repetitions must be at least 1");
   if (!(opt.min_time >= 0) || !std::isfinite(opt.min_time)) throw UsageError("--min-time must be a positive number of seconds");
   if (opt.min_time == 0) opt.min_time = default_min_time(opt.size);
@@ -617,11 +661,14 @@ int cmd_run(const RunOptions& opt_in) {
                      " CPU(s) available to the placement (allowed cpuset " +
                      topo.summary()["allowed_cpuset"].get<std::string>() +
                      "); pass --oversubscribe to run more threads than CPUs");
+  const WorkShare share = work_share(opt);
 
   // The cells, in registry order; combinations that cannot run are noted.
   static const std::vector<CellKernels> kernels = all_kernels();
   std::vector<CellRun> cells;
   std::vector<std::string> notes;
+  if (share.scaling == Scaling::strong)
+    workloads = strong_scaling_workloads(workloads, kernels, !opt.workloads.empty(), notes);
   if constexpr (kReducedMatrix) {
     for (const auto& st : strategies)
       for (const auto& wl : workloads)
@@ -670,11 +717,14 @@ int cmd_run(const RunOptions& opt_in) {
   nlohmann::json context = environment_json(topo, freq);
   context["schema"] = "rcbench/2";
   context["metric"] = "time";
+  context["scaling"] = std::string(to_string(share.scaling));
+  if (share.scaling == Scaling::strong) context["strong_units"] = share.strong_units;
   context["build"] = build_info();
   context["options"] = {{"strategies", strategies},
                         {"workloads", workloads},
                         {"threads", opt.threads},
                         {"size", std::string(to_string(opt.size))},
+                        {"scaling", std::string(to_string(share.scaling))},
                         {"repetitions", opt.repetitions},
                         {"max_repetitions", opt.max_repetitions},
                         {"precision", opt.precision},
@@ -686,14 +736,25 @@ int cmd_run(const RunOptions& opt_in) {
                         {"oversubscribe", opt.oversubscribe},
                         {"drift_threshold", opt.drift_threshold},
                         {"cv_threshold", opt.cv_threshold}};
+  // The formulas of this file's scaling (harness/engine/measure.h has both).
+  const bool strong = share.scaling == Scaling::strong;
   context["formulas"] = {
       {"real_time", "ns per iteration: sum(iteration seconds) / iterations"},
       {"cpu_time", "the worker threads' CPU time per iteration, summed over threads"},
-      {"items_per_second", "iterations * threads * items_per_thread / sum(iteration seconds)"},
-      {"ns_per_item", "sum(iteration seconds) / (iterations * items_per_thread): per-thread time per item"},
+      {"units", strong ? "units of work (run() calls, items_per_thread items each) per iteration: the fixed U = "
+                         "strong_units = lcm of the run's thread counts, divided among the threads"
+                       : "units of work (run() calls, items_per_thread items each) per iteration: one per thread"},
+      {"items_per_second", strong ? "iterations * U * items_per_thread / sum(iteration seconds)"
+                                  : "iterations * threads * items_per_thread / sum(iteration seconds)"},
+      {"ns_per_item", strong ? "sum(iteration seconds) / (iterations * U * items_per_thread): wall time per item "
+                               "of the fixed total work"
+                             : "sum(iteration seconds) / (iterations * items_per_thread): per-thread time per item"},
       {"cycles_per_item", "ns_per_item * mean(ghz_before, ghz_after); absent when a calibration was disturbed"},
       {"iteration_seconds", "first thread leaving the start barrier to last thread finishing"},
-      {"speedup", "weak scaling: T1 * N / TN (CPython Tools/ftscalingbench)"},
+      {"speedup", strong ? "strong scaling: T1 / TN = ns_per_item(1) / ns_per_item(N), the same U units at every "
+                           "thread count"
+                         : "weak scaling: T1 * N / TN = ns_per_item(1) * N / ns_per_item(N) (CPython "
+                           "Tools/ftscalingbench)"},
       {"ns_per_item_ci95",
        "distribution-free 95% interval of the median of ns_per_item: order statistics x(k), x(n+1-k) with k "
        "the largest rank such that P(Binomial(n, 1/2) < k) <= 2.5%"},
@@ -702,7 +763,7 @@ int cmd_run(const RunOptions& opt_in) {
                     "CPUs' time; such repetitions stay in the file and out of the statistics, within a bound"},
       {"strategy_counters",
        "from a separate counted pass of the counting instantiation (timed repetitions count nothing); sums: "
-       "total over all threads / (iterations * threads * items_per_thread); peaks: raw"}};
+       "total over all threads / (iterations * units * items_per_thread); peaks: raw"}};
   nlohmann::json counters = nlohmann::json::object();
   for (const CounterInfo& ci : kCounterInfo)
     counters[std::string(ci.name)] = {{"unit", ci.aggregate == Aggregate::sum ? "per_item" : "peak"},
@@ -717,7 +778,9 @@ int cmd_run(const RunOptions& opt_in) {
 
   msg << "rcbench run: " << cells.size() << " benchmark(s), size " << to_string(opt.size) << ", >= "
       << opt.repetitions << " repetitions of >= " << opt.min_time << " s until +-" << 100 * opt.precision
-      << "% (95% CI) or " << opt.max_time << " s, placement " << placement.describe() << " -> " << opt.out << "\n";
+      << "% (95% CI) or " << opt.max_time << " s, placement " << placement.describe();
+  if (strong) msg << ", strong scaling: " << share.strong_units << " units of work per iteration at every thread count";
+  msg << " -> " << opt.out << "\n";
   for (const auto& w : freq.warnings()) msg << "note: " << w << "\n";
   for (const auto& n : notes) msg << "note: " << n << "\n";
   msg << std::flush;
@@ -726,7 +789,7 @@ int cmd_run(const RunOptions& opt_in) {
   if (!Interrupts::interrupted()) context["probe"] = run_probe(topo, probe_cpus(topo, placement)).to_json();
 
   const ResultsOutput out(opt.out);
-  Runner runner(opt, topo, placement, std::move(cells), context, out);
+  Runner runner(opt, share, topo, placement, std::move(cells), context, out);
   int status = runner.run();
   // The floor again, at the end: a machine that got slower or faster during
   // the run (a busy neighbour on the same physical core changes the plain

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/engine/scaling.h"
 #include "harness/engine/topology.h"
 #include "workloads/workload.h"
 
@@ -31,6 +32,10 @@ struct RunOptions {
   std::vector<std::string> workloads;   // empty: all
   std::vector<std::uint32_t> threads;   // empty: 1 and every allowed PU
   Size size = Size::quick;
+  // Weak: each thread does the full per-thread work, as CPython's
+  // ftscalingbench measures (and every results file before this option).
+  // Strong: a fixed total divided among the threads (engine/scaling.h).
+  Scaling scaling = Scaling::weak;
   // Wall time is measured in interleaved rounds until each benchmark's median
   // has a 95% confidence interval within +-precision, or max_time runs out.
   int repetitions = 6;           // the least per benchmark (6: the fewest with a distribution-free 95% CI)

@@ -13,8 +13,14 @@ the later file's figures, and comparison.png draws NEW/BASE of median ns per ite
 benchmark with a conservative 95% interval (NEW's low / BASE's high to NEW's high / BASE's low; the
 point alone where a file has no intervals). With more than two files the first to have a
 benchmark is its BASE. A file that cannot be read is named on stderr with the reason and left out;
-the exit status is non-zero only when no file gave anything to plot (1), or when --strategies or
---families names something the files or the family table do not have (2).
+the exit status is non-zero only when no file gave anything to plot (1), when --strategies or
+--families names something the files or the family table do not have (2), or when the files hold
+different scalings (2): `rcbench run --scaling strong` and weak runs time different work under the
+same benchmark names.
+
+Every title and report says which scaling the files hold, and speedups follow its definition:
+weak, T1 × N / TN (each thread does the full work, as CPython's Tools/ftscalingbench); strong,
+T1 / TN (one fixed total divided among the threads).
 
 Strategies are drawn by family (scripts/rcresults.py, FAMILY_OF): one hue each, a column of
 throughput panels each, grouped rows in the heatmap and grouped legends. --strategies and
@@ -323,9 +329,9 @@ def throughput_panel(ax, res: rcresults.Results, w: str, fam: str, threads: list
                 state["oversubscribed"] = True
                 ax.plot(c.threads, m, marker=marker, ms=6, color=colour, mfc="white", zorder=4)
         one = res.get(w, s, 1)
-        if one and cells[-1].threads > 1:
-            state["speedups"].append((cells[-1].median("items_per_second") / one.median("items_per_second"), s, w,
-                                      cells[-1].threads))
+        gain = rcresults.speedup(one, cells[-1]) if one and cells[-1].threads > 1 else None
+        if gain is not None:
+            state["speedups"].append((gain, s, w, cells[-1].threads))
     plain1 = res.reference(w, "plain", 1)
     if plain1 and plain1.median("items_per_second") and len(threads) > 1:
         ideal = [plain1.median("items_per_second") * t for t in threads]
@@ -393,18 +399,19 @@ def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
             legend.get_title().set_color(family_colour(fam))
         if extra:
             fig.legend(handles=extra, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(extra), frameon=False)
-    suptitle(fig, res, f"Throughput vs threads (median; {whisker_words(state['cells'])})")
+    suptitle(fig, res, f"Throughput vs threads, {res.scaling} scaling (median; {whisker_words(state['cells'])})")
     plot.file = save(fig, out_dir, plot.key)
-    plot.sentence = ("Items processed per second by all threads together at each thread count, one line per "
-                     "strategy" + (", one column per family with atomic in grey for reference" if len(families) > 1
-                                   else "") +
+    plot.sentence = (f"{report.scaling_sentence(res)} Items processed per second by all threads together at each "
+                     "thread count, one line per strategy" +
+                     (", one column per family with atomic in grey for reference" if len(families) > 1 else "") +
                      "; the dashed grey line is perfect linear scaling of plain's 1-thread figure, so a line "
                      "parallel to it scales perfectly and its distance below it is the strategy's cost.")
     speedups = state["speedups"]
     if speedups:
         best, worst = max(speedups), min(speedups)
-        plot.sentence += (f" Best scaling: {best[1]} on {best[2]}, {best[0]:.2f}× its 1-thread throughput at "
-                          f"{best[3]} threads; worst: {worst[1]} on {worst[2]}, {worst[0]:.2f}× at {worst[3]}.")
+        plot.sentence += (f" Best speedup ({rcresults.SPEEDUP_FORMULA[res.scaling]}): {best[1]} on {best[2]}, "
+                          f"{best[0]:.2f}× at {best[3]} threads; worst: {worst[1]} on {worst[2]}, {worst[0]:.2f}× "
+                          f"at {worst[3]}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -871,6 +878,9 @@ def main(argv=None) -> int:
         print(f"{PROG}: skipping {path}: {reason}", file=sys.stderr)
 
     res = rcresults.load(args.results, complain)
+    if (conflict := rcresults.scaling_conflict(res.sources)) is not None:
+        print(f"{PROG}: {conflict}", file=sys.stderr)
+        return 2
     if not res.measured():
         if res.sources:
             print(f"{PROG}: nothing to plot: no benchmark in {', '.join(s.path for s in res.sources)} "

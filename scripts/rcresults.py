@@ -112,6 +112,15 @@ class InputError(Exception):
     """A file that gives nothing to plot; the message is one line naming why."""
 
 
+# `rcbench run --scaling`: what the work at N threads is, and so what speedup means
+# (harness/engine/measure.h). A file written before the option is weak, all the harness did then.
+SCALING_WORK = {
+    "weak": "each thread does the full per-thread work",
+    "strong": "one fixed total of work is divided among the threads",
+}
+SPEEDUP_FORMULA = {"weak": "T1 × N / TN", "strong": "T1 / TN"}
+
+
 @dataclass
 class Source:
     path: str
@@ -141,6 +150,16 @@ class Source:
     @property
     def host(self) -> str:
         return str(self.rcbench.get("host") or self.context.get("host_name") or "unknown host")
+
+    @property
+    def scaling(self) -> str:
+        return str(self.rcbench.get("scaling") or "weak")
+
+    @property
+    def strong_units(self) -> int | None:
+        """U, the units of work every strong-scaling iteration holds at every thread count."""
+        units = self.rcbench.get("strong_units")
+        return units if isinstance(units, int) and not isinstance(units, bool) else None
 
 
 @dataclass
@@ -258,6 +277,10 @@ class Cell:
     def oversubscribed(self) -> bool:
         return bool(self.meta.get("oversubscribed"))
 
+    @property
+    def scaling(self) -> str:
+        return str(self.meta.get("scaling") or self.source.scaling)
+
 
 @dataclass
 class Results:
@@ -301,6 +324,36 @@ class Results:
 
     def errored(self) -> list[Cell]:
         return [c for c in self.cells.values() if c.errors]
+
+    @property
+    def scaling(self) -> str:
+        """The files' one scaling (scaling_conflict() says when they have two)."""
+        return self.sources[0].scaling if self.sources else "weak"
+
+
+def speedup(one: Cell, many: Cell) -> float | None:
+    """How much faster `many` did its work than `one` (normally the same benchmark at 1 thread), by
+    the definition of their scaling: weak, T1 × N / TN (CPython's Tools/ftscalingbench: every
+    thread does the full work, so N threads did N times as much); strong, T1 / TN (both did the
+    same fixed work). Iteration times T come from median ns_per_item, which the harness defines
+    per scaling so that T1 / TN is its ratio times N / 1 (weak) or the ratio itself (strong).
+    None without both medians, or across two scalings, where no definition holds."""
+    t1, tn = one.median("ns_per_item"), many.median("ns_per_item")
+    if not t1 or not tn or one.scaling != many.scaling:
+        return None
+    return t1 / tn * (many.threads / one.threads if many.scaling == "weak" else 1.0)
+
+
+def scaling_conflict(sources: list[Source]) -> str | None:
+    """Why these files cannot be read together, or None: one holds strong-scaling figures and another
+    weak ones, so the same benchmark name means different work in each."""
+    kinds = {src.scaling for src in sources}
+    if len(kinds) <= 1:
+        return None
+    which = "; ".join(f"{src.label}: {src.scaling}" for src in sources)
+    return (f"the files hold different scalings ({which}): a strong-scaling ns_per_item is wall time per item "
+            "of a fixed total, a weak one per-thread time per item, so comparing or joining them is "
+            "meaningless; give files of one --scaling")
 
 
 @dataclass
@@ -438,6 +491,10 @@ def load(paths: list[str], complain) -> Results:
         for label, n in replaced.items():
             results.notes.append(f"{source.label} replaces {n} benchmark(s) from {label} in the plots; "
                                  f"comparison.png shows {source.label} ÷ {label} for them")
+    units = list(dict.fromkeys(s.strong_units for s in results.sources if s.strong_units))
+    if len(units) > 1:
+        results.notes.append(f"the strong-scaling files divide different totals of work ({', '.join(map(str, units))} "
+                             "units per iteration): a line that joins two of them mixes problem sizes")
     machines = list(dict.fromkeys(s.machine for s in results.sources))
     if len(machines) > 1:
         results.notes.append(f"the files come from {len(machines)} machines ({'; '.join(machines)}): a line or "

@@ -141,6 +141,22 @@ def options_text(opt: dict) -> str:
     return ", ".join(parts)
 
 
+def scaling_sentence(res: rcresults.Results) -> str:
+    """What the files' thread counts mean, in the words every plot and table is read by."""
+    kind = res.scaling
+    units = list(dict.fromkeys(s.strong_units for s in res.sources if s.strong_units))
+    total = f" ({' or '.join(map(str, units))} units of one thread's work per iteration)" if units else ""
+    per_item = ("ns/item is wall time per item of the whole work" if kind == "strong"
+                else "ns/item is the time of one thread per item")
+    return (f"{kind.capitalize()} scaling: {rcresults.SCALING_WORK[kind]}{total}; {per_item}, and speedup = "
+            f"{rcresults.SPEEDUP_FORMULA[kind]}.")
+
+
+def scaling_text(src: rcresults.Source) -> str:
+    text = f"{src.scaling}: {rcresults.SCALING_WORK[src.scaling]}"
+    return text + (f", {src.strong_units} units per iteration" if src.strong_units else "")
+
+
 def context_rows(src: rcresults.Source) -> list[tuple[str, str]]:
     ctx, rc = src.context, src.rcbench
     topo = rc.get("topology") or {}
@@ -157,6 +173,7 @@ def context_rows(src: rcresults.Source) -> list[tuple[str, str]]:
         ("git commit", commit_text(build)),
         ("date", str(ctx.get("date") or "not recorded")),
         ("load average (1 min)", "not recorded" if load is None else f"{load:.2f}"),
+        ("scaling", scaling_text(src)),
         ("options", options_text(rc.get("options") or {})),
         ("benchmarks in file", str(src.benchmarks)),
     ]
@@ -195,8 +212,12 @@ def floor_ns(cell: rcresults.Cell, key: str) -> float | None:
 
 
 def in_floor(cell: rcresults.Cell, ns: float | None, key: str) -> str:
+    """ns/item in units of a floor pair, which is per thread: under strong scaling ns/item spreads
+    the wall time over every thread's items, so one thread spent `threads` times that per item."""
     base = floor_ns(cell, key)
-    return "–" if ns is None or base is None else f"{ns / base:.3g}"
+    if ns is None or base is None:
+        return "–"
+    return f"{ns * (cell.threads if cell.scaling == 'strong' else 1) / base:.3g}"
 
 
 def cpus_text(cpus) -> str:
@@ -218,7 +239,8 @@ def probe_section(res: rcresults.Results) -> list[str]:
         rows.append(["CPUs", "where the probe ran"] + [cpus_text(probe(src).get("cpus")) for src in sources])
     return (["## Hardware floor", "",
              "What one incref+decref pair costs on this machine, probed before the matrix. The medians table "
-             "divides each benchmark's ns/item by it: *× plain pair* is how many of the cheapest possible count "
+             "divides each benchmark's time per item by it (per thread: under strong scaling ns/item × threads): "
+             "*× plain pair* is how many of the cheapest possible count "
              "updates one item costs, and at 2 or more threads *× contended pair* is how many cache-line "
              "handovers it costs, so a shared-object cell near 1× or above is bound by cache-line transfer, "
              "not by its strategy's bookkeeping.", ""]
@@ -245,10 +267,19 @@ def flags(cell: rcresults.Cell) -> str:
     return ", ".join(out)
 
 
+def speedup_text(res: rcresults.Results, cell: rcresults.Cell) -> str:
+    """Against the same benchmark at 1 thread, by the file's scaling; blank at 1 thread."""
+    if cell.threads == 1:
+        return ""
+    one = res.reference(cell.workload, cell.strategy, 1)
+    gain = rcresults.speedup(one, cell) if one else None
+    return "–" if gain is None else f"{gain:.2f}×"
+
+
 def medians_section(res: rcresults.Results, workload_order, strategy_order) -> list[str]:
     many_files = len(res.sources) > 1
     floors = any(probe(src) for src in res.sources)
-    header = ["workload", "strategy", "threads", "ns/item", "cycles/item", "items/s", "CV", "flags"]
+    header = ["workload", "strategy", "threads", "ns/item", "cycles/item", "items/s", "speedup", "CV", "flags"]
     if floors:
         header[4:4] = ["× plain pair", "× contended pair"]
     if many_files:
@@ -264,7 +295,7 @@ def medians_section(res: rcresults.Results, workload_order, strategy_order) -> l
         if ns is not None and c.half_width is not None:
             ns_text += f" ±{c.half_width:.1%}"
         row = [c.workload, c.strategy, c.threads, ns_text,
-               "–" if cycles is None else num(cycles), "–" if ips is None else si(ips),
+               "–" if cycles is None else num(cycles), "–" if ips is None else si(ips), speedup_text(res, c),
                "–" if c.cv is None else f"{c.cv:.1%}", flags(c)]
         if floors:
             row[4:4] = [in_floor(c, ns, "plain_pair_ns"),
@@ -273,9 +304,10 @@ def medians_section(res: rcresults.Results, workload_order, strategy_order) -> l
             row.append(c.source.label)
         rows.append(row)
     lines = ["## Medians", "",
-             "Medians over the repetitions. ns/item is the time of one thread per item, with half its 95% "
+             f"{scaling_sentence(res)} Medians over the repetitions. ns/item has half its 95% "
              "interval where the file has one (±2% is 0.98× to 1.02× the median); items/s counts all "
-             "threads together; CV is the spread of the per-iteration time; *precision not reached* names "
+             "threads together; speedup is against the same benchmark at 1 thread; CV is the spread of the "
+             "per-iteration time; *precision not reached* names "
              "why the run stopped before the interval was as narrow as asked (budget: out of time; "
              "disturbed: too many repetitions thrown out; bimodal: the times form two groups, so more "
              "repetitions would not narrow it); *unstable* means the CV passed "
@@ -329,7 +361,7 @@ def headline(res: rcresults.Results, workload_order, strategy_order) -> str:
     in_families = f" in {len(families)} families ({', '.join(families)})" if len(families) > 1 else ""
     return (f"{plural(len(cells), 'benchmark')}: {plural(len(workload_order), 'workload')} × "
             f"{plural(len(strategy_order), 'strateg', 'y', 'ies')}{in_families} at "
-            f"{span}" + (f", run {', '.join(dates)}" if dates else "") +
+            f"{span}, {res.scaling} scaling" + (f", run {', '.join(dates)}" if dates else "") +
             f". {unstable} unstable, " + (f"{imprecise} short of the asked precision, " if imprecise else "") +
             f"{len(failure_lines(res))} failed.")
 

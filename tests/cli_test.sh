@@ -118,6 +118,12 @@ refuse repetitions-zero "bad --repetitions '0': must be 1 or more" --repetitions
 refuse bad-filter "bad --filter 'shared_list/\(': not an ECMAScript regular expression" --filter 'shared_list/('
 refuse bad-format "bad --format 'xml' \(valid: console, json, csv, md\)" --format xml
 for v in -1 nan inf; do refuse "wait-quiet $v" "bad --wait-quiet '$v': must be .*>= 0" --wait-quiet="$v"; done
+refuse bad-scaling "bad --scaling 'sideways' \(valid: weak, strong\)" --scaling sideways
+refuse strong-scaling-handoff "workload 'handoff' cannot run under --scaling strong" \
+  --scaling strong --workload handoff --threads 1,2
+refuse strong-scaling-lcm "least common multiple of --threads 1,2,3,4,5,6,7,8 is above 256" \
+  --scaling strong --threads 1,2,3,4,5,6,7,8 --oversubscribe
+refuse strong-scaling-instructions "--scaling strong needs --metric time" --scaling strong --metric instructions
 
 # env records whether the machine was quiet.
 check env-quiet 0 "$rcbench" env
@@ -137,6 +143,38 @@ check tiny-run 0 "$rcbench" run --strategy plain,atomic --workload shared_list -
   --repetitions 2 --min-time 0.001 --out "$tmp/run.json"
 valid_json tiny-run "$tmp/run.json" 2
 if ls -a "$tmp" | grep -q '\.tmp\.'; then echo "FAIL tiny-run: temporary file left"; fails=$((fails + 1)); fi
+if python3 -c '
+import json, sys
+rc = json.load(open(sys.argv[1]))["context"]["rcbench"]
+assert rc["scaling"] == "weak" and "strong_units" not in rc, rc.get("scaling")
+' "$tmp/run.json"; then passes=$((passes + 1)); else echo "FAIL tiny-run: not recorded as weak scaling"; fails=$((fails + 1)); fi
+
+# Strong scaling: the same 2 units of work at 1 and 2 threads, and every checksum holds. dimuon
+# gives each unit its own slice of events, so a unit run twice or never changes the sum.
+check strong-run 0 "$rcbench" run --scaling strong --strategy atomic --workload shared_list,dimuon \
+  --threads 1,2 --repetitions 2 --min-time 0.001 --out "$tmp/strong.json"
+valid_json strong-run "$tmp/strong.json" 4
+expect_text strong-run "strong scaling: 2 units of work per iteration at every thread count"
+if python3 - "$tmp/strong.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+rc = d["context"]["rcbench"]
+assert rc["scaling"] == "strong" and rc["options"]["scaling"] == "strong", rc["scaling"]
+assert rc["strong_units"] == 2, rc["strong_units"]
+assert "T1 / TN" in rc["formulas"]["speedup"], rc["formulas"]["speedup"]
+assert not rc["failures"], rc["failures"]
+for b in d["benchmarks"]:
+    assert b["rcbench"]["scaling"] == "strong" and b["rcbench"]["units"] == 2, b["rcbench"]
+    if b["run_type"] == "iteration":
+        # ns_per_item and items_per_second both count the whole fixed work.
+        assert abs(b["ns_per_item"] * b["items_per_second"] / 1e9 - 1) < 1e-9, b
+PY
+then passes=$((passes + 1)); else echo "FAIL strong-run: scaling not recorded as strong"; fails=$((fails + 1)); fi
+# With every workload, the one whose threads depend on each other is left out, not refused.
+check strong-list 0 "$rcbench" run --list --scaling strong --strategy atomic --threads 1,2 --out "$tmp/list.json"
+expect_text strong-list '^dimuon/atomic/threads:2$'
+if grep -q '^handoff/' "$tmp/out"; then echo "FAIL strong-list: handoff listed"; fails=$((fails + 1)); else
+  passes=$((passes + 1)); fi
 
 # Every new option given a valid value.
 check tiny-run-new-options 0 "$rcbench" run "${tiny[@]}" --precision 50% --max-time 5 --wait-quiet 0 \

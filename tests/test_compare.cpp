@@ -269,6 +269,24 @@ TEST(CompareVerdict, DifferentMetricsAreBadInput) {
   EXPECT_THROW((void)compare(file("time", {{"b", {1}}}), file("instructions", {{"b", {1}}}), {}), UsageError);
 }
 
+// A strong-scaling ns_per_item is wall time per item of a fixed total, a
+// weak one per-thread time per item: at 2 threads they differ by 2x with
+// nothing changed.
+TEST(CompareVerdict, DifferentScalingsAreBadInput) {
+  ResultsFile weak = file("time", {{"b", {1}}}), strong = file("time", {{"b", {1}}});
+  weak.scaling = "weak";
+  strong.scaling = "strong";
+  try {
+    (void)compare(weak, strong, {});
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("measures weak scaling but NEW 'time.json' measures strong scaling: "
+                                         "compare files of the same --scaling"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(CompareVerdict, RegressionLineNamesStrategyWorkloadAndChange) {
   ResultsFile base = file("instructions", {{"shared_list/atomic/threads:1", {12.0}}});
   ResultsFile next = file("instructions", {{"shared_list/atomic/threads:1", {12.6}}});
@@ -379,6 +397,14 @@ TEST_F(LoadResults, ASideMayNotMixMetrics) {
   const std::string i = write("i.json", R"({"context": {"rcbench": {"metric": "instructions"}}, "benchmarks": []})");
   EXPECT_EQ(load_side(t + "," + t, "BASE").size(), 2u);
   EXPECT_THROW((void)load_side(t + "," + i, "BASE"), UsageError);
+}
+
+TEST_F(LoadResults, ScalingIsReadAndASideMayNotMixIt) {
+  const std::string old = write("old.json", R"({"context": {"rcbench": {}}, "benchmarks": []})");
+  const std::string strong = write("s.json", R"({"context": {"rcbench": {"scaling": "strong"}}, "benchmarks": []})");
+  EXPECT_EQ(load_results(old, "BASE").scaling, "weak");  // written before --scaling existed
+  EXPECT_EQ(load_results(strong, "BASE").scaling, "strong");
+  EXPECT_THROW((void)load_side(old + "," + strong, "BASE"), UsageError);
 }
 
 TEST_F(LoadResults, InstructionFilesKeepRealTimeUnscaled) {

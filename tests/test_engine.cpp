@@ -1,21 +1,29 @@
 // The measurement engine: the interval of the median, the bimodality and
-// disturbance judgements, the counting policy, one repetition, and buffered's
-// exact counters. Correctness only: nothing here times anything.
+// disturbance judgements, the counting policy, one repetition, strong
+// scaling's division of work, and buffered's exact counters. Correctness
+// only: nothing here times anything.
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
 #include "harness/engine/disturbance.h"
 #include "harness/engine/measure.h"
 #include "harness/engine/probe.h"
+#include "harness/engine/scaling.h"
 #include "harness/engine/stats.h"
 #include "harness/engine/topology.h"
 #include "strategies/registry.h"
 #include "tests/test_support.h"
+#include "workloads/dimuon.h"
+#include "workloads/handoff.h"
 #include "workloads/hot_object.h"
+#include "workloads/matmul_lists.h"
 #include "workloads/private_churn.h"
+#include "workloads/shared_list.h"
 
 namespace rcb {
 namespace {
@@ -119,6 +127,109 @@ TEST(CountedPass, SizesTheRepetitionAndFindsHelperThreads) {
   EXPECT_EQ(buffered.error, "");
   EXPECT_TRUE(buffered.helper_threads) << "buffered's commit thread";
   EXPECT_GT(buffered.counters[Counter::log_entries], 0u);
+}
+
+TEST(StrongScaling, UnitsAreSharedEvenlyAndInOrder) {
+  // 6 units on 4 threads: the first two threads take one more.
+  const UnitRange expected[] = {{0, 2}, {2, 4}, {4, 5}, {5, 6}};
+  for (std::uint32_t t = 0; t < 4; ++t) {
+    EXPECT_EQ(units_of(t, 4, 6).begin, expected[t].begin) << t;
+    EXPECT_EQ(units_of(t, 4, 6).end, expected[t].end) << t;
+  }
+  // Weak scaling: thread t runs unit t alone.
+  for (std::uint32_t t = 0; t < 3; ++t) EXPECT_EQ(units_of(t, 3, 3).begin, t);
+  EXPECT_EQ(strong_units_for({1, 2, 3}), 6u);
+  EXPECT_EQ(strong_units_for({1, 2, 4, 8, 16}), 16u);
+  EXPECT_FALSE(strong_units_for({1, 2, 3, 4, 5, 6, 7, 8}).has_value()) << "lcm 840 is above the cap";
+  static_assert(units_are_independent<SharedList, Plain>());
+  static_assert(!units_are_independent<Handoff, Plain>(), "a producer cannot wait for a consumer on its own thread");
+}
+
+// Counts how often each unit ran; unit u's checksum is u + 1, so a unit run
+// twice or never also moves the sum away from the expected one.
+std::array<std::atomic<std::uint32_t>, 16> g_unit_runs;
+
+template <class S, std::uint64_t kMiscount>
+class BasicUnitCounter {
+ public:
+  static constexpr WorkloadInfo info{"unit_counter", "test: counts run() calls per unit", "none"};
+  using Ctx = typename S::Context;
+  BasicUnitCounter(Ctx&, Size, std::uint32_t units) : units_(units) {}
+  std::uint64_t run(Ctx&, ThreadIndex u) {
+    g_unit_runs.at(u.value).fetch_add(1, std::memory_order_relaxed);
+    return u.value + 1;
+  }
+  [[nodiscard]] std::uint64_t expected_checksum() const {
+    return std::uint64_t{units_} * (units_ + 1) / 2 + kMiscount;
+  }
+  [[nodiscard]] std::uint64_t items_per_thread() const { return 10; }
+  void teardown(Ctx&) {}
+
+ private:
+  std::uint32_t units_;
+};
+template <class S>
+using UnitCounter = BasicUnitCounter<S, 0>;
+template <class S>
+using MiscountedUnits = BasicUnitCounter<S, 1>;  // expects one more than the units return
+
+TEST(StrongScaling, EveryIterationRunsEachUnitOnceAtEveryThreadCount) {
+  const WorkShare strong{Scaling::strong, *strong_units_for({1, 2, 3})};
+  ASSERT_EQ(strong.strong_units, 6u);
+  for (const std::uint32_t threads : {2u, 3u}) {
+    for (auto& n : g_unit_runs) n = 0;
+    RepetitionPlan plan;
+    plan.threads = threads;
+    plan.share = strong;
+    plan.iterations = 4;  // and one warm-up
+    const Repetition rep = run_repetition<Atomic, UnitCounter>(plan);
+    EXPECT_EQ(rep.error, "") << threads << " threads";
+    EXPECT_EQ(rep.iterations, 4u);
+    for (std::size_t u = 0; u < g_unit_runs.size(); ++u)
+      EXPECT_EQ(g_unit_runs[u].load(), u < 6 ? 5u : 0u) << "unit " << u << " at " << threads << " threads";
+    // ns_per_item spreads the wall time over all 6 units' items, and
+    // items_per_second counts the same items: their product is 1e9 at any N.
+    EXPECT_NEAR(rep.items_per_second() * rep.ns_per_item(), 1e9, 1e-3);
+  }
+}
+
+TEST(StrongScaling, TheChecksumIsStillVerified) {
+  RepetitionPlan plan;
+  plan.threads = 2;
+  plan.share = {Scaling::strong, 6};
+  plan.iterations = 2;
+  const Repetition rep = run_repetition<Atomic, MiscountedUnits>(plan);
+  EXPECT_NE(rep.error.find("checksum mismatch"), std::string::npos) << rep.error;
+}
+
+TEST(StrongScaling, WorkloadsWithASliceOfDataPerUnitPassTheirChecksums) {
+  // dimuon and matmul_lists give each unit its own slice of data, and so its
+  // own checksum: each must run exactly once per iteration for the sum to hold.
+  for (const std::uint32_t threads : {1u, 2u, 3u}) {
+    RepetitionPlan plan;
+    plan.threads = threads;
+    plan.share = {Scaling::strong, 6};
+    plan.iterations = 2;
+    EXPECT_EQ((run_repetition<Uncounted<Atomic>, Dimuon>(plan).error), "") << threads << " threads";
+    EXPECT_EQ((run_repetition<Uncounted<Atomic>, MatmulLists>(plan).error), "") << threads << " threads";
+  }
+}
+
+TEST(StrongScaling, NeedsAUnitPerThread) {
+  RepetitionPlan plan;
+  plan.threads = 3;
+  plan.share = {Scaling::strong, 2};
+  const Repetition rep = run_repetition<Atomic, UnitCounter>(plan);
+  EXPECT_NE(rep.error.find("at least one unit of work per thread"), std::string::npos) << rep.error;
+}
+
+TEST(WeakScaling, ItemsPerSecondCountsEveryThread) {
+  RepetitionPlan plan;
+  plan.threads = 2;
+  plan.iterations = 2;
+  const Repetition rep = run_repetition<Atomic, UnitCounter>(plan);
+  EXPECT_EQ(rep.error, "");
+  EXPECT_NEAR(rep.items_per_second() * rep.ns_per_item(), 2e9, 1e-3);
 }
 
 // buffered's peak counts every dead object, children included: a tree

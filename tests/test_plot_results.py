@@ -11,6 +11,7 @@ matrix on a 2-core machine.
 import contextlib
 import io
 import json
+import math
 import os
 import random
 import subprocess
@@ -67,12 +68,16 @@ PROBE = {"plain_pair_ns": 0.5, "atomic_pair_ns": 10.0, "contended_pair_ns": 50.0
 
 def make_results(strategies, workloads, threads, seed=7, host="synthetic", errored=(),
                  cow_names=("cow_kib_per_child", "cow_kib_per_mib"), intervals=False, slower=None,
-                 short_of_precision=()):
+                 short_of_precision=(), scaling=None):
     """A results file's content: 5 repetitions and 4 aggregates per benchmark, like the harness.
     `intervals` writes the schema after the runner rewrite: ns units, 95% intervals of the median,
     precision verdicts and the hardware probe. `slower` maps a benchmark name to a factor its
-    times are multiplied by; `short_of_precision` names benchmarks that ran out of budget."""
+    times are multiplied by; `short_of_precision` names benchmarks that ran out of budget.
+    `scaling` ("weak" or "strong") writes `rcbench run --scaling`'s fields; None leaves them out,
+    as files written before the option. Under strong scaling the lcm of `threads` units of work are
+    divided among the threads, so ns_per_item, the wall time per item of the whole, falls with t."""
     slower = slower or {}
+    units = math.lcm(*threads)
     rng = random.Random(seed)
     benchmarks = []
     for w_i, w in enumerate(workloads):
@@ -82,6 +87,11 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
                 name = f"{w}/{s}/threads:{t}"
                 meta = {"strategy": s, "workload": w, "threads": t, "size": "quick", "placement": "compact",
                         "bound_cpus": list(range(t)), "oversubscribed": t > 8}
+                if scaling:
+                    meta.update(scaling=scaling, units=units if scaling == "strong" else t)
+                # At the same cost per item, t threads sharing a fixed total finish it in 1/t of the
+                # time one thread's full share takes; ns_per_item and items/s count the whole total.
+                shares = t if scaling == "strong" else 1
                 if name in errored:
                     benchmarks.append({"name": name, "run_name": name, "run_type": "iteration",
                                        "repetition_index": 0, "threads": t, "error_occurred": True,
@@ -91,11 +101,11 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
                 reps = []
                 for r in range(5):
                     ns = (10 + 5 * w_i) * cost * (1 + loss * (t - 1)) * rng.uniform(0.95, 1.08)
-                    ns *= slower.get(name, 1.0)
+                    ns *= slower.get(name, 1.0) / shares
                     rep = {"name": name, "run_name": name, "run_type": "iteration", "repetition_index": r,
                            "repetitions": 5, "threads": t, "iterations": 100, "real_time": ns * 1e-3,
                            "cpu_time": ns * 1e-3, "time_unit": "ms", "ns_per_item": ns,
-                           "cycles_per_item": ns * 3.0, "items_per_second": t * 1e9 / ns,
+                           "cycles_per_item": ns * 3.0, "items_per_second": t / shares * 1e9 / ns,
                            "ghz_before": 3.0, "ghz_after": 3.0, "items_per_thread": 1000.0, "checksum_ok": 1.0}
                     if intervals:  # real figures in ns, CPU summed over the worker threads
                         rep.update(real_time=ns * 1000, cpu_time=ns * 1000 * t, time_unit="ns")
@@ -149,6 +159,8 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
             "notes": [],
         },
     }
+    if scaling:
+        context["rcbench"].update(scaling=scaling, **({"strong_units": units} if scaling == "strong" else {}))
     if intervals:
         context["rcbench"].update(
             schema="rcbench/2", probe=dict(PROBE), interrupted=False, metric="ns_per_item")
@@ -457,6 +469,107 @@ class FamilyTableTest(unittest.TestCase):
         self.assertIsNone(res.get("shared_list", "atomic", 2))
         self.assertIsNotNone(res.reference("shared_list", "atomic", 2))
         self.assertIsNotNone(res.reference("shared_list", "plain", 1))
+
+
+class SpeedupDefinitionTest(unittest.TestCase):
+    """rcresults.speedup() by each scaling's definition: needs no matplotlib."""
+
+    @staticmethod
+    def cell(threads, ns, scaling):
+        import rcresults
+        return rcresults.Cell("w", "s", threads, source=rcresults.Source("f.json", {"rcbench": {"scaling": scaling}}),
+                              reps=[{"ns_per_item": ns}])
+
+    def test_weak_is_t1_times_n_over_tn(self):
+        import rcresults
+        # Weak ns_per_item is per-thread time per item: 10 ns at 1 thread, 12.5 at 4 means each
+        # iteration took 1.25× as long while doing 4× the work.
+        self.assertAlmostEqual(rcresults.speedup(self.cell(1, 10.0, "weak"), self.cell(4, 12.5, "weak")), 3.2)
+
+    def test_strong_is_t1_over_tn(self):
+        import rcresults
+        # Strong ns_per_item is wall time per item of the same fixed total: 10 ns, then 3.125 ns.
+        self.assertAlmostEqual(rcresults.speedup(self.cell(1, 10.0, "strong"), self.cell(4, 3.125, "strong")), 3.2)
+
+    def test_files_without_the_field_are_weak_and_scalings_never_mix(self):
+        import rcresults
+        old = rcresults.Cell("w", "s", 2, source=rcresults.Source("old.json", {}), reps=[{"ns_per_item": 10.0}])
+        self.assertEqual(old.scaling, "weak")
+        self.assertIsNone(rcresults.speedup(self.cell(1, 10.0, "strong"), old))
+        sources = [rcresults.Source("a.json", {}), rcresults.Source("b.json", {"rcbench": {"scaling": "strong"}})]
+        self.assertIn("a.json: weak; b.json: strong", rcresults.scaling_conflict(sources))
+        self.assertIsNone(rcresults.scaling_conflict(sources[:1]))
+
+
+@unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+class ScalingReportTest(PlotCase):
+    """The report and the plots say which scaling a file holds and compute speedup by it."""
+
+    def medians(self, text):
+        """{(strategy, threads): row cells} of the medians table, whose header names the columns."""
+        rows = [[x.strip() for x in line.strip().strip("|").split("|")]
+                for line in text.split("## Medians")[1].splitlines() if line.startswith("| ")]
+        header, body = rows[0], rows[1:]
+        return {(r[1], int(r[2])): dict(zip(header, r)) for r in body}
+
+    def run_report(self, scaling):
+        content = make_results(["plain", "atomic"], ["shared_list"], [1, 2, 4], intervals=True, scaling=scaling)
+        path = self.write(f"{scaling}.json", content)
+        out_dir = os.path.join(self.dir, scaling)
+        status, _, err = self.plot(path, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        import rcresults
+        res = rcresults.load([path], lambda *_: self.fail("unreadable"))
+        return self.report(out_dir), res
+
+    def test_strong_scaling_speedup_is_t1_over_tn(self):
+        text, res = self.run_report("strong")
+        one, four = res.get("shared_list", "atomic", 1), res.get("shared_list", "atomic", 4)
+        expected = one.median("ns_per_item") / four.median("ns_per_item")
+        self.assertEqual(self.medians(text)[("atomic", 4)]["speedup"], f"{expected:.2f}×")
+        self.assertEqual(self.medians(text)[("atomic", 1)]["speedup"], "")
+        # The floors are per thread: 4 threads sharing the work each spent 4× ns/item per item.
+        ns4 = float(self.medians(text)[("atomic", 4)]["ns/item"].split()[0])
+        self.assertAlmostEqual(float(self.medians(text)[("atomic", 4)]["× contended pair"]), ns4 * 4 / 50,
+                               delta=ns4 * 4 / 50 * 0.01)
+        self.assertIn("at 1–4 threads, strong scaling", text)
+        self.assertIn("Strong scaling: one fixed total of work is divided among the threads (4 units of one "
+                      "thread's work per iteration); ns/item is wall time per item of the whole work, and speedup = "
+                      "T1 / TN.", text)
+        self.assertIn("| **scaling** | strong: one fixed total of work is divided among the threads, 4 units per "
+                      "iteration |", text)
+        self.assertRegex(text, r"Best speedup \(T1 / TN\): ")
+
+    def test_weak_scaling_speedup_is_t1_times_n_over_tn(self):
+        text, res = self.run_report("weak")
+        one, four = res.get("shared_list", "atomic", 1), res.get("shared_list", "atomic", 4)
+        expected = one.median("ns_per_item") * 4 / four.median("ns_per_item")
+        self.assertEqual(self.medians(text)[("atomic", 4)]["speedup"], f"{expected:.2f}×")
+        self.assertIn("at 1–4 threads, weak scaling", text)
+        self.assertIn("ns/item is the time of one thread per item, and speedup = T1 × N / TN.", text)
+        self.assertRegex(text, r"Best speedup \(T1 × N / TN\): ")
+
+    def test_the_same_machine_gives_the_same_speedup_either_way(self):
+        # The fixture's strong times are the weak ones divided among the threads: one machine, one
+        # speedup, whichever scaling measured it.
+        _, weak = self.run_report("weak")
+        _, strong = self.run_report("strong")
+        import rcresults
+        for t in (2, 4):
+            w = rcresults.speedup(weak.get("shared_list", "atomic", 1), weak.get("shared_list", "atomic", t))
+            s = rcresults.speedup(strong.get("shared_list", "atomic", 1), strong.get("shared_list", "atomic", t))
+            self.assertAlmostEqual(w, s, delta=w * 1e-9)
+
+    def test_a_strong_file_against_a_weak_one_is_refused(self):
+        weak = self.write("weak.json", make_results(["plain", "atomic"], ["shared_list"], [1, 2], scaling="weak"))
+        strong = self.write("strong.json", make_results(["plain", "atomic"], ["shared_list"], [1, 2],
+                                                        scaling="strong"))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(weak, strong, "-o", out_dir)
+        self.assertEqual(status, 2)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("different scalings (weak.json: weak; strong.json: strong)", err)
+        self.assertFalse(os.path.exists(out_dir))
 
 
 @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)

@@ -80,6 +80,18 @@ class FilesModeTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("no measured benchmark in common", p.stderr)
 
+    def test_a_strong_scaling_file_against_a_weak_one_exits_2(self):
+        with open(BASE) as f:
+            strong = json.load(f)
+        strong["context"]["rcbench"]["scaling"] = "strong"
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "strong.json")
+            with open(path, "w") as f:
+                json.dump(strong, f)
+            p = run("--files", BASE, path)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("different scalings (rcbench2-base.json: weak; strong.json: strong)", p.stderr)
+
 
 # Copies BASE on its first call and NEW on its second, recording its arguments.
 FAKE = textwrap.dedent("""\

@@ -12,13 +12,28 @@
 // that is never timed.
 //
 // Throughput, computed here rather than taken from Google Benchmark (whose
-// meaning of real_time for threaded runs changed between 1.7 and 1.9):
+// meaning of real_time for threaded runs changed between 1.7 and 1.9). An
+// iteration's seconds run from the first thread leaving the start barrier
+// to the last thread finishing (wall time of the whole team); units are
+// run() calls (harness/engine/scaling.h), items_per_thread items each.
+//
+// Weak scaling (the default): each of N threads does the full per-thread
+// work, one unit, so
 //   items_per_second = iterations * threads * items_per_thread / sum(iteration seconds)
 //   ns_per_item      = sum(iteration seconds) / (iterations * items_per_thread)
-// An iteration's seconds run from the first thread leaving the start barrier
-// to the last thread finishing (wall time of the whole team). Each thread
-// does the full per-thread work, so ideal (weak) scaling keeps ns_per_item
-// flat; speedup = T1 * N / TN as in CPython's ftscalingbench.
+// ns_per_item is the per-thread time per item, flat under ideal scaling;
+// speedup = T1 * N / TN = ns_per_item(1) * N / ns_per_item(N), as in
+// CPython's ftscalingbench.
+//
+// Strong scaling (--scaling strong): a fixed total of U units per
+// iteration, divided among the N threads, so
+//   items_per_second = iterations * U * items_per_thread / sum(iteration seconds)
+//   ns_per_item      = sum(iteration seconds) / (iterations * U * items_per_thread)
+// ns_per_item is wall time per item of the whole fixed work, falling as
+// 1/N under ideal scaling; speedup = T1 / TN = ns_per_item(1) / ns_per_item(N).
+//
+// Both: items_per_second counts every item every thread processed, so its
+// ratio between N threads and 1 is the speedup under either definition.
 
 #include <atomic>
 #include <cstdio>
@@ -30,6 +45,7 @@
 
 #include "harness/engine/disturbance.h"
 #include "harness/engine/helper_threads.h"
+#include "harness/engine/scaling.h"
 #include "harness/engine/team.h"
 #include "harness/engine/usage.h"
 
@@ -41,10 +57,22 @@ inline std::string hex(std::uint64_t v) {
   return buf;
 }
 
+// What is wrong with one iteration, or "": its checksum must be the
+// workload's expected one, which holds for exactly team.units() run() calls.
+template <class TeamT>
+[[nodiscard]] std::string iteration_error(const IterationResult& r, const TeamT& team) {
+  if (r.checksum != team.expected_checksum())
+    return "checksum mismatch: got " + hex(r.checksum) + ", expected " + hex(team.expected_checksum());
+  if (r.units != team.units())
+    return "ran " + std::to_string(r.units) + " units of work, expected " + std::to_string(team.units());
+  return {};
+}
+
 // What a repetition needs to know.
 struct RepetitionPlan {
   std::uint32_t threads = 1;
   Size size = Size::quick;
+  WorkShare share;                            // weak scaling unless told otherwise
   std::uint64_t iterations = 1;               // timed, after one warm-up
   std::function<int(std::uint32_t)> bind;     // pins worker tid; returns its CPU or -1
   std::vector<int> cpus;                      // where the workers run (steal is read there)
@@ -57,7 +85,9 @@ struct Repetition {
   std::string error;  // non-empty: the repetition failed (checksum, leak, exception)
   bool interrupted = false;
   std::uint64_t iterations = 0;
-  std::uint64_t items_per_thread = 0;
+  std::uint64_t items_per_thread = 0;  // per unit: one thread's share under weak scaling
+  std::uint32_t threads = 1;
+  WorkShare share;
   std::uint64_t checksum = 0;
   double seconds = 0;       // sum of timed iteration spans
   double cpu_seconds = 0;   // workers' CPU time over the timed iterations, summed over workers
@@ -66,9 +96,16 @@ struct Repetition {
   std::vector<int> bound_cpu, last_cpu;
   std::vector<std::pair<std::string, double>> workload_figures;
 
+  // The formulas in the header comment.
   [[nodiscard]] double ns_per_item() const {
-    const double items = static_cast<double>(iterations) * static_cast<double>(items_per_thread);
+    const double items = static_cast<double>(iterations) * static_cast<double>(items_per_thread) *
+                         share.units_per_timed_item();
     return items > 0 ? seconds / items * 1e9 : 0;
+  }
+  [[nodiscard]] double items_per_second() const {
+    const double items = static_cast<double>(iterations) * static_cast<double>(items_per_thread) *
+                         share.units(threads);
+    return seconds > 0 ? items / seconds : 0;
   }
 };
 
@@ -82,7 +119,10 @@ template <RefCountStrategy T, template <class> class W>
   TeamConfig cfg;
   cfg.threads = plan.threads;
   cfg.size = plan.size;
+  cfg.share = plan.share;
   cfg.on_thread_start = plan.bind;
+  rep.threads = plan.threads;
+  rep.share = plan.share;
   std::optional<Team<Timed, W>> team;
   try {
     team.emplace(cfg);
@@ -92,7 +132,6 @@ template <RefCountStrategy T, template <class> class W>
   }
   const auto stopped = [&] { return plan.stop && plan.stop->load(std::memory_order_relaxed); };
   rep.items_per_thread = team->items_per_thread();
-  const std::uint64_t expected = team->expected_checksum();
   rep.usage.assign(plan.threads, ThreadUsage{});
   try {
     if (plan.warmup) (void)team->iterate();  // caches, allocator pages, branch history
@@ -103,8 +142,7 @@ template <RefCountStrategy T, template <class> class W>
         break;
       }
       const IterationResult r = team->iterate();
-      if (r.checksum != expected && rep.error.empty())
-        rep.error = "checksum mismatch: got " + hex(r.checksum) + ", expected " + hex(expected);
+      if (rep.error.empty()) rep.error = iteration_error(r, *team);
       rep.seconds += r.seconds;
       for (std::size_t t = 0; t < r.usage.size(); ++t) {
         rep.usage[t] += r.usage[t];
@@ -125,7 +163,7 @@ template <RefCountStrategy T, template <class> class W>
     if (rep.error.empty()) rep.error = std::string("teardown failed: ") + e.what();
     return rep;
   }
-  rep.checksum = expected;
+  rep.checksum = team->expected_checksum();
   rep.bound_cpu = totals.bound_cpu;
   rep.last_cpu = totals.last_cpu;
   rep.workload_figures = totals.workload_figures;
@@ -142,30 +180,32 @@ struct CountedPass {
   Counters counters;           // over every iteration of the pass
   std::uint64_t iterations = 0;
   std::uint64_t items_per_thread = 0;
+  std::uint32_t units = 0;           // run() calls per iteration (threads, or U under strong scaling)
   double seconds_per_iteration = 0;  // the fastest counted iteration
   bool helper_threads = false;       // the runtime runs threads of its own
 };
 
 template <RefCountStrategy S, template <class> class W>
 [[nodiscard]] CountedPass counted_pass(std::uint32_t threads, Size size, double min_time,
-                                       const std::function<int(std::uint32_t)>& bind) {
+                                       const std::function<int(std::uint32_t)>& bind, WorkShare share = {}) {
   CountedPass pass;
   TeamConfig cfg;
   cfg.threads = threads;
   cfg.size = size;
+  cfg.share = share;
   cfg.on_thread_start = bind;
   const std::size_t threads_before = thread_count();
   try {
     Team<S, W> team(cfg);
     pass.items_per_thread = team.items_per_thread();
+    pass.units = team.units();
     double total = 0, fastest = 0;
     // At least two iterations, so the second one's time is free of first-touch costs.
     for (std::uint64_t i = 0; i < 2 || (total < min_time && i < 1'000'000); ++i) {
       const IterationResult r = team.iterate();
       if (i == 0) pass.helper_threads = thread_count() > threads_before + threads;
-      if (r.checksum != team.expected_checksum()) {
-        pass.error = "checksum mismatch in the counted pass: got " + hex(r.checksum) + ", expected " +
-                     hex(team.expected_checksum());
+      if (std::string wrong = iteration_error(r, team); !wrong.empty()) {
+        pass.error = "in the counted pass: " + wrong;
         break;
       }
       if (i > 0) fastest = fastest == 0 ? r.seconds : std::min(fastest, r.seconds);

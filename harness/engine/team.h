@@ -10,6 +10,11 @@
 // team). The main thread blocks (futex) while workers run, so on a 2-core
 // machine it does not steal a core from them.
 //
+// Under strong scaling (harness/engine/scaling.h) the workload is built for
+// U units instead of N threads, and each worker runs its range of units one
+// after another in every iteration; its Context stays that of the real
+// thread, so a strategy only ever sees the N threads that exist.
+//
 // Both the benchmark harness and the tests run workloads through this class,
 // so what the tests check is exactly what the benchmarks time.
 
@@ -30,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "harness/engine/scaling.h"
 #include "harness/engine/usage.h"
 #include "strategies/object.h"
 #include "strategies/strategy.h"
@@ -63,6 +69,7 @@ inline void cpu_relax() {
 struct TeamConfig {
   std::uint32_t threads = 1;
   Size size = Size::quick;
+  WorkShare share;  // weak scaling unless told otherwise
   // Called on each worker as it starts (pinning); returns the logical CPU it
   // was bound to, or -1 when unbound. Not on any timed path.
   std::function<int(std::uint32_t tid)> on_thread_start;
@@ -77,6 +84,7 @@ inline constexpr bool kHaveCallgrind = RCBENCH_HAVE_CALLGRIND;
 struct IterationResult {
   double seconds;           // first start to last finish
   std::uint64_t checksum;   // sum of the threads' checksums, mod 2^64
+  std::uint32_t units;      // run() calls made, over all threads
   std::vector<ThreadUsage> usage;  // per worker, from just before its start barrier to just after t1
 };
 
@@ -98,8 +106,11 @@ class Team {
  public:
   using Ctx = typename S::Context;
 
-  explicit Team(TeamConfig cfg) : cfg_(std::move(cfg)), slots_(cfg_.threads) {
+  explicit Team(TeamConfig cfg)
+      : cfg_(std::move(cfg)), units_(cfg_.share.units(cfg_.threads)), slots_(cfg_.threads) {
     if (cfg_.threads == 0) throw std::invalid_argument("a team needs at least one thread");
+    if (units_ < cfg_.threads)
+      throw std::invalid_argument("strong scaling needs at least one unit of work per thread");
     runtime_ = std::make_unique<typename S::Runtime>();
     workers_.reserve(cfg_.threads);
     for (std::uint32_t t = 0; t < cfg_.threads; ++t)
@@ -135,15 +146,17 @@ class Team {
     rethrow_worker_error();
     std::int64_t first = INT64_MAX, last = INT64_MIN;
     std::uint64_t sum = 0;
+    std::uint32_t units = 0;
     std::vector<ThreadUsage> usage;
     usage.reserve(slots_.size());
     for (auto& s : slots_) {
       first = std::min(first, s.t0);
       last = std::max(last, s.t1);
       sum += s.checksum;
+      units += s.units;
       usage.push_back(s.usage);
     }
-    return {static_cast<double>(last - first) * 1e-9, sum, std::move(usage)};
+    return {static_cast<double>(last - first) * 1e-9, sum, units, std::move(usage)};
   }
 
   // Under callgrind started with --collect-atstart=no, makes every worker
@@ -155,6 +168,8 @@ class Team {
 
   [[nodiscard]] std::uint64_t expected_checksum() const { return expected_; }
   [[nodiscard]] std::uint64_t items_per_thread() const { return items_per_thread_; }
+  // run() calls per iteration, over all threads: N, or U under strong scaling.
+  [[nodiscard]] std::uint32_t units() const { return units_; }
 
   // Tears down, detaches every thread, joins, shuts the runtime down and
   // returns what happened. Counters cover the timed iterations only.
@@ -202,6 +217,7 @@ class Team {
     Ctx* ctx = nullptr;
     std::int64_t t0 = 0, t1 = 0;
     std::uint64_t checksum = 0;
+    std::uint32_t units = 0;  // run() calls in the last iteration
     std::uint64_t allocated = 0, freed = 0;
     int bound_cpu = -1, last_cpu = -1;
     ThreadUsage usage;
@@ -292,7 +308,7 @@ class Team {
       case Command::setup:
         if (tid == 0) {
           Running running(ctx);
-          workload_.emplace(ctx, cfg_.size, cfg_.threads);
+          workload_.emplace(ctx, cfg_.size, units_);
           expected_ = workload_->expected_checksum();
           items_per_thread_ = workload_->items_per_thread();
           if (cfg_.after_setup) cfg_.after_setup();
@@ -307,7 +323,13 @@ class Team {
         if (count_instructions_) [[unlikely]]
           CALLGRIND_TOGGLE_COLLECT;
         Running running(ctx);
-        slot.checksum = workload_->run(ctx, ThreadIndex{tid});
+        // Weak scaling: unit tid alone. The index names the unit's share of
+        // the data, never the thread: ctx carries the thread.
+        const UnitRange mine = units_of(tid, cfg_.threads, units_);
+        std::uint64_t checksum = 0;
+        for (std::uint32_t u = mine.begin; u < mine.end; ++u) checksum += workload_->run(ctx, ThreadIndex{u});
+        slot.checksum = checksum;
+        slot.units = mine.size();
         ctx.safepoint();
         if (count_instructions_) [[unlikely]]
           CALLGRIND_TOGGLE_COLLECT;
@@ -338,6 +360,7 @@ class Team {
   }
 
   TeamConfig cfg_;
+  std::uint32_t units_;
   std::unique_ptr<typename S::Runtime> runtime_;
   std::optional<W<S>> workload_;
   std::vector<Slot> slots_;
