@@ -37,8 +37,9 @@ using WithImmortals = ::testing::Types<Immortal, CPythonFt>;
 TYPED_TEST_SUITE(ImmortalAttack, WithImmortals, StrategyName);
 
 // Four threads drop references they never took, a hundred thousand times
-// between them, and take as many: a count that moved at all would reach
-// zero (a free, then a use after it) or leave the header changed.
+// between them, and take a third as many: a count that moved at all leaves
+// the header changed (and for cpython_ft, whose unowned object would go to
+// the shared count, queues or frees it).
 TYPED_TEST(ImmortalAttack, DecrefsFromManyThreadsNeverTouchTheCount) {
   using S = TypeParam;
   constexpr int kDrops = kThreadSanitizer ? 5'000 : 25'000;
@@ -65,7 +66,7 @@ TYPED_TEST(ImmortalAttack, DecrefsFromManyThreadsNeverTouchTheCount) {
     for (int i = 0; i < kDrops; ++i) {
       ctx.decref(hide(none));
       sum += hide(none)->item(0)->value.i;
-      ctx.incref(hide(none));
+      if (i % 3 == 0) ctx.incref(hide(none));
       ctx.safepoint();
     }
     seen.fetch_add(sum, std::memory_order_relaxed);
