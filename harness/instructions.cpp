@@ -46,7 +46,7 @@
 #include "harness/callgrind.h"
 #include "harness/commands.h"
 #include "harness/gb_json.h"
-#include "harness/engine/helper_threads.h"
+#include "harness/kernels.h"
 #include "harness/matrix.h"
 #include "harness/engine/measure.h"
 #include "harness/results_file.h"
@@ -218,44 +218,6 @@ std::string valgrind_version(const std::string& valgrind, const fs::path& dir) {
   return first_line(c.out);
 }
 
-// The counting child: one cell, one warm-up, `iterations` counted. It counts
-// what wall time times: the instantiation without counters.
-template <class S, template <class> class W>
-int count_cell(Size size, int iterations) {
-  TeamConfig cfg;
-  cfg.threads = 1;
-  cfg.size = size;
-  Team<Uncounted<S>, W> team(cfg);
-  const auto check = [&](const IterationResult& r) {
-    if (r.checksum != team.expected_checksum())
-      throw std::runtime_error("checksum mismatch: got " + hex(r.checksum) + ", expected " +
-                               hex(team.expected_checksum()));
-  };
-  // The first iteration after setup pays for cold allocator pages and
-  // first-touch faults; it is not the steady state being compared.
-  check(team.iterate());
-  team.count_instructions(true);
-  double seconds = 0;
-  for (int i = 0; i < iterations; ++i) {
-    const IterationResult r = team.iterate();
-    check(r);
-    seconds += r.seconds;
-  }
-  team.count_instructions(false);
-  const std::uint64_t items = team.items_per_thread(), expected = team.expected_checksum();
-  const RunTotals totals = team.finish();
-  if (totals.live() != 0)
-    throw std::runtime_error(std::to_string(totals.live()) + " objects still live after the run");
-  std::printf("%s\n", nlohmann::json{{"iterations", iterations},
-                                     {"items_per_thread", items},
-                                     {"checksum", hex(expected)},
-                                     {"seconds", seconds},
-                                     {"pid", static_cast<long>(getpid())}}
-                          .dump()
-                          .c_str());
-  return kExitOk;
-}
-
 struct Planned {
   std::string name, strategy, workload;
 };
@@ -274,14 +236,9 @@ int cmd_count_instructions(const std::string& strategy, const std::string& workl
   if constexpr (kSanitizerBuild)
     throw UsageError("--metric instructions needs the release build: valgrind cannot run a " +
                      std::string(RCBENCH_SANITIZER_NAME) + "-sanitizer build");
-  int rc = kExitUsage;
-  if constexpr (!kSanitizerBuild) {
-    for_each_type(AllCombos{}, [&]<class C>() {
-      if (C::Strategy::info.name == strategy && C::workload_info().name == workload)
-        rc = count_cell<typename C::Strategy, C::template Workload>(size, iterations);
-    });
-  }
-  return rc;
+  for (const CellKernels& k : all_kernels())
+    if (k.strategy == strategy && k.workload == workload) return k.count_instructions(size, iterations);
+  return kExitUsage;
 }
 
 int cmd_run_instructions(const RunOptions& opt_in) {
@@ -326,30 +283,28 @@ int cmd_run_instructions(const RunOptions& opt_in) {
 
   // The cells, in registry order; what cannot be counted is noted.
   std::vector<Planned> cells;
-  if constexpr (!kSanitizerBuild) for_each_type(AllCombos{}, [&]<class C>() {
-    using S = typename C::Strategy;
-    const WorkloadInfo& wi = C::workload_info();
-    if (!contains(strategies, S::info.name) || !contains(workloads, wi.name)) return;
-    const std::string name = cell_name(wi.name, S::info.name, 1);
-    if (const ThreadSupport ts = workload_supports<C::template Workload, S>(1); !ts.ok) {
-      notes.push_back("skipped " + name + ": " + std::string(ts.why));
-      return;
+  if constexpr (!kSanitizerBuild) {
+    for (const CellKernels& k : all_kernels()) {
+      if (!contains(strategies, k.strategy) || !contains(workloads, k.workload)) continue;
+      const std::string name = cell_name(k.workload, k.strategy, 1);
+      if (const ThreadSupport ts = k.supports(1); !ts.ok) {
+        notes.push_back("skipped " + name + ": " + std::string(ts.why));
+        continue;
+      }
+      if (k.forks_processes) {
+        notes.push_back("skipped " + name + ": its work runs in forked child processes, which callgrind "
+                        "does not count into the parent; measure it by wall time and KiB dirtied");
+        continue;
+      }
+      if (const std::size_t helpers = k.helper_threads(opt.size); helpers > 0) {
+        notes.push_back("skipped " + name + ": " + k.strategy + "'s runtime runs " + std::to_string(helpers) +
+                        " helper thread(s); under valgrind the worker's count would depend on how far they got, "
+                        "so it would not repeat");
+        continue;
+      }
+      cells.push_back({name, k.strategy, k.workload});
     }
-    if constexpr (kForksProcesses<typename C::template Workload<S>>) {
-      notes.push_back("skipped " + name + ": its work runs in forked child processes, which callgrind "
-                      "does not count into the parent; measure it by wall time and KiB dirtied");
-      return;
-    }
-    // Uncounted<S>: the instantiation count_cell runs, compiled once for both.
-    if (const std::size_t helpers = helper_threads<Uncounted<S>, C::template Workload>(opt.size); helpers > 0) {
-      notes.push_back("skipped " + name + ": " + std::string(S::info.name) + "'s runtime runs " +
-                      std::to_string(helpers) +
-                      " helper thread(s); under valgrind the worker's count would depend on how far they got, "
-                      "so it would not repeat");
-      return;
-    }
-    cells.push_back({name, std::string(S::info.name), std::string(wi.name)});
-  });
+  }
   if (cells.empty()) throw UsageError("nothing to count: " + (notes.empty() ? std::string("empty selection") : join(notes, "; ")));
 
   std::size_t width = 0;

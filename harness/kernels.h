@@ -27,6 +27,12 @@ struct CellKernels {
   std::function<ThreadSupport(std::uint32_t)> supports;
   std::function<Repetition(const RepetitionPlan&)> repetition;          // Uncounted<S>: what is measured
   std::function<Repetition(const RepetitionPlan&)> repetition_counted;  // S: --time-counted only
+  bool forks_processes = false;  // its work runs in forked children (fork_cow)
+  // Release builds only (empty in sanitizer builds, which refuse the metric):
+  // --metric instructions' counting child, and how many helper threads the
+  // strategy's runtime starts, both on Uncounted<S>.
+  std::function<int(Size size, int iterations)> count_instructions;
+  std::function<std::size_t(Size size)> helper_threads;
   std::function<CountedPass(std::uint32_t threads, Size size, double min_time,
                             const std::function<int(std::uint32_t)>& bind, WorkShare share)>
       counted;

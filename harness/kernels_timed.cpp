@@ -1,8 +1,15 @@
-// The timed half of the cross product: identity, and Team<Uncounted<S>, W>.
+// The timed half of the cross product: identity, and Team<Uncounted<S>, W>,
+// which the timed repetitions and the instruction count both run.
+#include "harness/engine/count_cell.h"
+#include "harness/engine/helper_threads.h"
 #include "harness/kernels.h"
 #include "harness/matrix.h"
 
 namespace rcb {
+
+// valgrind cannot run a sanitizer build, so such a build refuses
+// --metric instructions and compiles no counting child.
+inline constexpr bool kSanitizerBuild = sizeof(RCBENCH_SANITIZER_NAME) > 1;
 
 std::vector<CellKernels> all_kernels() {
   std::vector<CellKernels> cells;
@@ -22,6 +29,13 @@ void detail::fill_timed_kernels(std::vector<CellKernels>& cells) {
     k.supports = [](std::uint32_t t) { return workload_supports<C::template Workload, S>(t); };
     k.units_independent = units_are_independent<C::template Workload, S>();
     k.repetition = [](const RepetitionPlan& plan) { return run_repetition<Uncounted<S>, C::template Workload>(plan); };
+    k.forks_processes = kForksProcesses<typename C::template Workload<S>>;
+    if constexpr (!kSanitizerBuild) {
+      k.count_instructions = [](Size size, int iterations) {
+        return count_cell<S, C::template Workload>(size, iterations);
+      };
+      k.helper_threads = [](Size size) { return helper_threads<Uncounted<S>, C::template Workload>(size); };
+    }
     cells.push_back(std::move(k));
   });
 }
