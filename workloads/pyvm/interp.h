@@ -389,20 +389,9 @@ StackRef<S> Interp<S>::binary(BinaryOp op, Obj* a, Obj* b) {
   return stack_steal(new_float<S>(ctx_, r));
 }
 
-template <class S>
-bool Interp<S>::compare(Compare c, const Obj* a, const Obj* b) {
-  if (a->kind == Kind::int_ && b->kind == Kind::int_) {
-    const std::int64_t x = a->value.i, y = b->value.i;
-    switch (c) {
-      case Compare::less: return x < y;
-      case Compare::less_equal: return x <= y;
-      case Compare::equal: return x == y;
-      case Compare::not_equal: return x != y;
-      case Compare::greater: return x > y;
-      case Compare::greater_equal: return x >= y;
-    }
-  }
-  const double x = number(a), y = number(b);
+namespace detail {
+template <class T>
+[[nodiscard]] bool compare_values(Compare c, T x, T y) {
   switch (c) {
     case Compare::less: return x < y;
     case Compare::less_equal: return x <= y;
@@ -412,6 +401,14 @@ bool Interp<S>::compare(Compare c, const Obj* a, const Obj* b) {
     case Compare::greater_equal: return x >= y;
   }
   return false;
+}
+}  // namespace detail
+
+// Ints compare exactly; a float on either side compares as doubles.
+template <class S>
+bool Interp<S>::compare(Compare c, const Obj* a, const Obj* b) {
+  if (a->kind == Kind::int_ && b->kind == Kind::int_) return detail::compare_values(c, a->value.i, b->value.i);
+  return detail::compare_values(c, number(a), number(b));
 }
 
 // A class called with its attributes' values: the instance holds a counted

@@ -20,6 +20,7 @@
 // references, one dispatch fewer), and CACHE entries.
 
 #include <cstdint>
+#include <string_view>
 #include <utility>
 
 #include "workloads/pyvm/code.h"
@@ -45,6 +46,46 @@ inline Label for_range(Assembler& a, std::string_view bound, std::string_view va
   a.store_fast(var);
   return end;
 }
+
+// if <local> <compare> <k>:
+//     return <value>
+template <class Value>
+void return_if(Assembler& a, std::string_view local, Compare compare, std::uint32_t k, Value value) {
+  const Label otherwise = a.label();
+  a.load_fast_borrow(local);
+  a.load_small_int(k);
+  a.compare_op(compare);
+  a.pop_jump_if_false(otherwise);
+  value(a);
+  a.return_value();
+  a.bind(otherwise);
+}
+
+// acc += <expr>
+template <class Expr>
+void add_to(Assembler& a, std::string_view acc, Expr expr) {
+  a.load_fast_borrow(acc);
+  expr(a);
+  a.binary_op(BinaryOp::inplace_add);
+  a.store_fast(acc);
+}
+
+// acc = 0
+// for <var> in range(<bound>):
+//     <body>
+// return acc
+template <class Body>
+void accumulate(Assembler& a, std::string_view acc, std::string_view bound, std::string_view var, Body body) {
+  a.load_small_int(0);
+  a.store_fast(acc);
+  const Label top = a.label();
+  const Label end = for_range(a, bound, var, top);
+  body(a);
+  a.jump_backward(top);
+  a.end_loop(end);
+  a.load_fast_borrow(acc);
+  a.return_value();
+}
 }  // namespace detail
 
 // def fib(n):
@@ -54,15 +95,8 @@ inline Label for_range(Assembler& a, std::string_view bound, std::string_view va
 inline Program fib_program() {
   Program p;
   Assembler a(p, "fib", {"n"});
-  const Label recurse = a.label();
   a.resume();
-  a.load_fast_borrow("n");
-  a.load_small_int(2);
-  a.compare_op(Compare::less);
-  a.pop_jump_if_false(recurse);
-  a.load_small_int(1);
-  a.return_value();
-  a.bind(recurse);
+  detail::return_if(a, "n", Compare::less, 2, [](Assembler& b) { b.load_small_int(1); });
   for (const std::uint32_t k : {1u, 2u}) {
     a.load_global("fib", true);
     a.load_fast_borrow("n");
@@ -85,26 +119,17 @@ namespace detail {
 // return s
 template <class PerItem>
 void count_loop(Assembler& a, PerItem per_item) {
-  a.load_small_int(0);
-  a.store_fast("s");
-  const Label outer = a.label();
-  const Label outer_end = for_range(a, "reps", "_", outer);
-  a.load_fast("L");  // the iterable stays on the stack across the loop: not borrowed
-  a.get_iter();
-  const Label inner = a.label(), inner_end = a.label();
-  a.bind(inner);
-  a.for_iter(inner_end);
-  a.store_fast("x");
-  a.load_fast_borrow("s");
-  per_item(a);
-  a.binary_op(BinaryOp::inplace_add);
-  a.store_fast("s");
-  a.jump_backward(inner);
-  a.end_loop(inner_end);
-  a.jump_backward(outer);
-  a.end_loop(outer_end);
-  a.load_fast_borrow("s");
-  a.return_value();
+  accumulate(a, "s", "reps", "_", [&](Assembler& b) {
+    b.load_fast("L");  // the iterable stays on the stack across the loop: not borrowed
+    b.get_iter();
+    const Label inner = b.label(), inner_end = b.label();
+    b.bind(inner);
+    b.for_iter(inner_end);
+    b.store_fast("x");
+    add_to(b, "s", per_item);
+    b.jump_backward(inner);
+    b.end_loop(inner_end);
+  });
 }
 }  // namespace detail
 
@@ -203,15 +228,8 @@ inline Program tuple_tree_program() {
   Program p;
   {
     Assembler a(p, "make", {"d"});
-    const Label inner = a.label();
     a.resume();
-    a.load_fast_borrow("d");
-    a.load_small_int(0);
-    a.compare_op(Compare::equal);
-    a.pop_jump_if_false(inner);
-    a.load_const_empty_tuple();
-    a.return_value();
-    a.bind(inner);
+    detail::return_if(a, "d", Compare::equal, 0, [](Assembler& b) { b.load_const_empty_tuple(); });
     for (int k = 0; k < 2; ++k) {
       a.load_global("make", true);
       a.load_fast_borrow("d");
@@ -225,15 +243,8 @@ inline Program tuple_tree_program() {
   }
   {
     Assembler a(p, "check", {"t", "d"});
-    const Label inner = a.label();
     a.resume();
-    a.load_fast_borrow("d");
-    a.load_small_int(0);
-    a.compare_op(Compare::equal);
-    a.pop_jump_if_false(inner);
-    a.load_small_int(1);
-    a.return_value();
-    a.bind(inner);
+    detail::return_if(a, "d", Compare::equal, 0, [](Assembler& b) { b.load_small_int(1); });
     a.load_fast_borrow("t");
     a.unpack_sequence(2);
     a.store_fast("l");
@@ -254,23 +265,16 @@ inline Program tuple_tree_program() {
   {
     Assembler a(p, "trees", {"depth", "reps"});
     a.resume();
-    a.load_small_int(0);
-    a.store_fast("s");
-    const Label top = a.label();
-    const Label end = detail::for_range(a, "reps", "_", top);
-    a.load_fast_borrow("s");
-    a.load_global("check", true);
-    a.load_global("make", true);
-    a.load_fast_borrow("depth");
-    a.call(1);
-    a.load_fast_borrow("depth");
-    a.call(2);
-    a.binary_op(BinaryOp::inplace_add);
-    a.store_fast("s");
-    a.jump_backward(top);
-    a.end_loop(end);
-    a.load_fast_borrow("s");
-    a.return_value();
+    detail::accumulate(a, "s", "reps", "_", [](Assembler& b) {
+      detail::add_to(b, "s", [](Assembler& c) {
+        c.load_global("check", true);
+        c.load_global("make", true);
+        c.load_fast_borrow("depth");
+        c.call(1);
+        c.load_fast_borrow("depth");
+        c.call(2);
+      });
+    });
     a.finish();
   }
   for (const char* fn : {"make", "check", "trees"})
@@ -336,67 +340,52 @@ inline Program producer_consumer_program() {
   {
     Assembler a(p, "consume", {"q", "n"});
     a.resume();
-    a.load_small_int(0);
-    a.store_fast("total");
-    const Label top = a.label();
-    const Label end = detail::for_range(a, "n", "_", top);
-    a.load_fast_borrow("q");
-    a.load_attr_method(Native::deque_popleft);
-    a.call(0);
-    a.unpack_sequence(3);
-    a.store_fast("a");
-    a.store_fast("b");
-    a.store_fast("c");
-    a.load_fast_borrow("total");
-    a.load_fast_borrow("a");
-    a.load_global("int", true);
-    a.load_fast_borrow("b");
-    a.load_small_int(2);
-    a.binary_op(BinaryOp::multiply);
-    a.call(1);
-    a.binary_op(BinaryOp::add);
-    a.load_fast_borrow("c");
-    a.binary_op(BinaryOp::add);
-    a.binary_op(BinaryOp::inplace_add);
-    a.store_fast("total");
-    a.jump_backward(top);
-    a.end_loop(end);
-    a.load_fast_borrow("total");
-    a.return_value();
+    detail::accumulate(a, "total", "n", "_", [](Assembler& b) {
+      b.load_fast_borrow("q");
+      b.load_attr_method(Native::deque_popleft);
+      b.call(0);
+      b.unpack_sequence(3);
+      b.store_fast("a");
+      b.store_fast("b");
+      b.store_fast("c");
+      detail::add_to(b, "total", [](Assembler& c) {
+        c.load_fast_borrow("a");
+        c.load_global("int", true);
+        c.load_fast_borrow("b");
+        c.load_small_int(2);
+        c.binary_op(BinaryOp::multiply);
+        c.call(1);
+        c.binary_op(BinaryOp::add);
+        c.load_fast_borrow("c");
+        c.binary_op(BinaryOp::add);
+      });
+    });
     a.finish();
   }
   {
     Assembler a(p, "solo", {"q", "rounds", "batch"});
     a.resume();
-    a.load_small_int(0);
-    a.store_fast("total");
-    const Label top = a.label();
-    const Label end = detail::for_range(a, "rounds", "k", top);
-    a.load_fast_borrow("total");
-    a.load_global("produce", true);
-    a.load_fast_borrow("q");
-    a.load_fast_borrow("k");
-    a.load_fast_borrow("batch");
-    a.binary_op(BinaryOp::multiply);
-    a.load_fast_borrow("k");
-    a.load_fast_borrow("batch");
-    a.binary_op(BinaryOp::multiply);
-    a.load_fast_borrow("batch");
-    a.binary_op(BinaryOp::add);
-    a.call(3);
-    a.binary_op(BinaryOp::inplace_add);
-    a.store_fast("total");
-    a.load_fast_borrow("total");
-    a.load_global("consume", true);
-    a.load_fast_borrow("q");
-    a.load_fast_borrow("batch");
-    a.call(2);
-    a.binary_op(BinaryOp::inplace_add);
-    a.store_fast("total");
-    a.jump_backward(top);
-    a.end_loop(end);
-    a.load_fast_borrow("total");
-    a.return_value();
+    detail::accumulate(a, "total", "rounds", "k", [](Assembler& b) {
+      detail::add_to(b, "total", [](Assembler& c) {  // produce(q, k * batch, k * batch + batch)
+        c.load_global("produce", true);
+        c.load_fast_borrow("q");
+        c.load_fast_borrow("k");
+        c.load_fast_borrow("batch");
+        c.binary_op(BinaryOp::multiply);
+        c.load_fast_borrow("k");
+        c.load_fast_borrow("batch");
+        c.binary_op(BinaryOp::multiply);
+        c.load_fast_borrow("batch");
+        c.binary_op(BinaryOp::add);
+        c.call(3);
+      });
+      detail::add_to(b, "total", [](Assembler& c) {  // consume(q, batch)
+        c.load_global("consume", true);
+        c.load_fast_borrow("q");
+        c.load_fast_borrow("batch");
+        c.call(2);
+      });
+    });
     a.finish();
   }
   for (const char* fn : {"produce", "consume", "solo"})

@@ -99,6 +99,48 @@ template <class S, class Ctx, class Item>
   return list;
 }
 
+// What every pyvm workload shares besides the runner: the object it built
+// and shares (a list, the deques, the columns; may be none), its items per
+// iteration, and the report, freeze roots and teardown those imply.
+template <class S>
+class Base {
+ public:
+  using Ctx = typename S::Context;
+  using Obj = Object<S>;
+
+  [[nodiscard]] std::uint64_t items_per_thread() const { return items_; }
+  template <class Emit>
+  void report(Emit&& emit) const { runner_.report(emit, items_); }
+  template <class Visit>
+  void roots(Visit&& visit) const {
+    runner_.module().roots(visit);
+    if (data_ != nullptr) visit(data_);
+  }
+  void teardown(Ctx& ctx) {
+    if (data_ != nullptr) ctx.decref(data_);
+    runner_.module().teardown(ctx);
+  }
+
+ protected:
+  using Runner = pyvm::Runner<S>;
+  Base(Ctx& ctx, Program program, std::uint32_t threads, std::uint32_t deques = 0)
+      : runner_(ctx, std::move(program), threads, deques), threads_(threads) {}
+
+  // Ends setup: `data` (null for none) and the module become visible to
+  // the other threads.
+  void share(Ctx& ctx, Obj* data, std::uint64_t items) {
+    data_ = data;
+    items_ = items;
+    runner_.module().publish(ctx);
+    if (data_ != nullptr) ctx.publish(data_);
+  }
+
+  mutable Runner runner_;
+  std::uint32_t threads_;
+  Obj* data_ = nullptr;
+  std::uint64_t items_ = 0;
+};
+
 // The lists the iteration programs walk: 1000 items, as in CPython's
 // Tools/ftscalingbench.
 inline constexpr std::uint32_t kListItems = 1000;
@@ -106,40 +148,33 @@ inline constexpr std::uint32_t kListItems = 1000;
 // Repetitions of the walk over the list per iteration.
 [[nodiscard]] constexpr std::uint32_t walk_reps(Size size) { return size == Size::quick ? 20 : 400; }
 
-// Shared scaffolding of the list-walking workloads: `reps` walks of a list
-// of kListItems per thread and iteration.
+// The list-walking workloads: `reps` walks of a list of kListItems per
+// thread and iteration; `entry(L or n, reps)` returns what it summed.
 template <class S>
-class Walk {
+class Walk : public Base<S> {
  public:
   using Ctx = typename S::Context;
   using Obj = Object<S>;
 
-  [[nodiscard]] std::uint64_t items_per_thread() const { return std::uint64_t{reps_} * kListItems; }
-  template <class Emit>
-  void report(Emit&& emit) const { runner_.report(emit, items_per_thread()); }
-  template <class Visit>
-  void roots(Visit&& visit) const {
-    runner_.module().roots(visit);
-    if (list_ != nullptr) visit(list_);
-  }
-  void teardown(Ctx& ctx) {
-    if (list_ != nullptr) ctx.decref(list_);
-    runner_.module().teardown(ctx);
+  // One per item walked, unless the program sums something else.
+  [[nodiscard]] std::uint64_t expected_checksum() const { return this->items_per_thread() * this->threads_; }
+
+  std::uint64_t run(Ctx& ctx, ThreadIndex t) {
+    if (this->data_ == nullptr)  // the program builds its own list
+      return this->runner_.call(ctx, t, entry_, Runner::integer(kListItems), Runner::integer(reps_));
+    return this->runner_.call(ctx, t, entry_, Runner::shared(this->data_), Runner::integer(reps_));
   }
 
  protected:
-  Walk(Ctx& ctx, Program program, Size size, std::uint32_t threads)
-      : runner_(ctx, std::move(program), threads), reps_(walk_reps(size)), threads_(threads) {}
+  using Runner = pyvm::Runner<S>;
+  Walk(Ctx& ctx, Program program, std::string_view entry, Size size, std::uint32_t threads)
+      : Base<S>(ctx, std::move(program), threads), entry_(entry), reps_(walk_reps(size)) {}
 
-  // The list every thread walks: kListItems instances of C, C(i).v = i, or
-  // small ints; built by thread 0, published.
-  void share(Ctx& ctx, Obj* list) {
-    list_ = list;
-    runner_.module().publish(ctx);
-    if (list_ != nullptr) ctx.publish(list_);
-  }
+  void share(Ctx& ctx, Obj* list) { Base<S>::share(ctx, list, std::uint64_t{reps_} * kListItems); }
+
+  // kListItems instances of C, C(i).v = i.
   [[nodiscard]] Obj* instances(Ctx& ctx) {
-    Obj* klass = runner_.module().global("C");
+    Obj* klass = this->runner_.module().global("C");
     return new_list<S>(ctx, kListItems, [&](std::uint32_t i) {
       Obj* o = new_object<S>(ctx, Kind::instance, 2);
       ctx.incref(klass);
@@ -148,11 +183,14 @@ class Walk {
       return o;
     });
   }
+  // The program with class C bound (the shared lists' programs do not build C).
+  [[nodiscard]] static Program with_class(Program p) {
+    p.globals.push_back({GlobalSpec::Tag::klass, "C", 1});
+    return p;
+  }
 
-  mutable Runner<S> runner_;
+  std::string_view entry_;
   std::uint32_t reps_;
-  std::uint32_t threads_;
-  Obj* list_ = nullptr;
 };
 
 }  // namespace pyvm
@@ -162,7 +200,7 @@ class Walk {
 // pyvm_fib: fib(n) through CALL, as workloads/fib.h computes it by hand.
 // Checksum per thread: fib(n) with fib(0) = fib(1) = 1; items are calls.
 template <class S>
-class PyvmFib {
+class PyvmFib : public pyvm::Base<S> {
  public:
   static constexpr WorkloadInfo info{"pyvm_fib", "interpreted recursive fib(n): CALL, RESUME, small ints",
                                      "a deferred function loaded per call; frames on the data stack"};
@@ -170,23 +208,15 @@ class PyvmFib {
   static constexpr std::uint32_t argument(Size size) { return size == Size::quick ? 20 : 25; }
 
   PyvmFib(Ctx& ctx, Size size, std::uint32_t threads)
-      : runner_(ctx, pyvm::fib_program(), threads), n_(argument(size)), threads_(threads) {
-    runner_.module().publish(ctx);
+      : pyvm::Base<S>(ctx, pyvm::fib_program(), threads), n_(argument(size)) {
+    this->share(ctx, nullptr, 2 * fib_value(n_) - 1);
   }
-  std::uint64_t run(Ctx& ctx, ThreadIndex t) { return runner_.call(ctx, t, "fib", Runner::integer(n_)); }
-  [[nodiscard]] std::uint64_t expected_checksum() const { return fib_value(n_) * threads_; }
-  [[nodiscard]] std::uint64_t items_per_thread() const { return 2 * fib_value(n_) - 1; }
-  template <class Emit>
-  void report(Emit&& emit) const { runner_.report(emit, items_per_thread()); }
-  template <class Visit>
-  void roots(Visit&& visit) const { runner_.module().roots(visit); }
-  void teardown(Ctx& ctx) { runner_.module().teardown(ctx); }
+  std::uint64_t run(Ctx& ctx, ThreadIndex t) { return this->runner_.call(ctx, t, "fib", Runner::integer(n_)); }
+  [[nodiscard]] std::uint64_t expected_checksum() const { return fib_value(n_) * this->threads_; }
 
  private:
   using Runner = pyvm::Runner<S>;
-  mutable Runner runner_;
   std::uint32_t n_;
-  std::uint32_t threads_;
 };
 
 // pyvm_shared_iter: `for x in L: s += 1` over one list of 1000 instances of
@@ -199,19 +229,8 @@ class PyvmSharedIter : public pyvm::Walk<S> {
                                      "every thread's FOR_ITER increfs the same mortal instances"};
   using Ctx = typename S::Context;
   PyvmSharedIter(Ctx& ctx, Size size, std::uint32_t threads)
-      : pyvm::Walk<S>(ctx, with_class(pyvm::count_program()), size, threads) {
+      : pyvm::Walk<S>(ctx, pyvm::Walk<S>::with_class(pyvm::count_program()), "count", size, threads) {
     this->share(ctx, this->instances(ctx));
-  }
-  std::uint64_t run(Ctx& ctx, ThreadIndex t) {
-    return this->runner_.call(ctx, t, "count", Runner::shared(this->list_), Runner::integer(this->reps_));
-  }
-  [[nodiscard]] std::uint64_t expected_checksum() const { return this->items_per_thread() * this->threads_; }
-
- private:
-  using Runner = pyvm::Runner<S>;
-  static pyvm::Program with_class(pyvm::Program p) {
-    p.globals.push_back({pyvm::GlobalSpec::Tag::klass, "C", 1});
-    return p;
   }
 };
 
@@ -226,18 +245,11 @@ class PyvmSharedIterImm : public pyvm::Walk<S> {
                                      "shared immortal items: no count traffic where a strategy knows them"};
   using Ctx = typename S::Context;
   PyvmSharedIterImm(Ctx& ctx, Size size, std::uint32_t threads)
-      : pyvm::Walk<S>(ctx, pyvm::count_program(), size, threads) {
+      : pyvm::Walk<S>(ctx, pyvm::count_program(), "count", size, threads) {
     this->share(ctx, pyvm::new_list<S>(ctx, pyvm::kListItems, [&](std::uint32_t i) {
       return new_setup_int<S>(ctx, i % 256);
     }));
   }
-  std::uint64_t run(Ctx& ctx, ThreadIndex t) {
-    return this->runner_.call(ctx, t, "count", Runner::shared(this->list_), Runner::integer(this->reps_));
-  }
-  [[nodiscard]] std::uint64_t expected_checksum() const { return this->items_per_thread() * this->threads_; }
-
- private:
-  using Runner = pyvm::Runner<S>;
 };
 
 // pyvm_private_iter: the same over a list of 1000 instances that each
@@ -251,17 +263,9 @@ class PyvmPrivateIter : public pyvm::Walk<S> {
                                      "thread-private instances: biased's owner path, sticky's local path"};
   using Ctx = typename S::Context;
   PyvmPrivateIter(Ctx& ctx, Size size, std::uint32_t threads)
-      : pyvm::Walk<S>(ctx, pyvm::count_private_program(pyvm::kListItems), size, threads) {
+      : pyvm::Walk<S>(ctx, pyvm::count_private_program(pyvm::kListItems), "count_private", size, threads) {
     this->share(ctx, nullptr);
   }
-  std::uint64_t run(Ctx& ctx, ThreadIndex t) {
-    return this->runner_.call(ctx, t, "count_private", Runner::integer(pyvm::kListItems),
-                              Runner::integer(this->reps_));
-  }
-  [[nodiscard]] std::uint64_t expected_checksum() const { return this->items_per_thread() * this->threads_; }
-
- private:
-  using Runner = pyvm::Runner<S>;
 };
 
 // pyvm_shared_call: `for x in L: s += f(x)`, f a shared function reading
@@ -273,29 +277,19 @@ class PyvmSharedCall : public pyvm::Walk<S> {
                                      "a shared deferred function called per item, LOAD_ATTR on shared instances"};
   using Ctx = typename S::Context;
   PyvmSharedCall(Ctx& ctx, Size size, std::uint32_t threads)
-      : pyvm::Walk<S>(ctx, with_class(pyvm::call_each_program()), size, threads) {
+      : pyvm::Walk<S>(ctx, pyvm::Walk<S>::with_class(pyvm::call_each_program()), "call_each", size, threads) {
     this->share(ctx, this->instances(ctx));
-  }
-  std::uint64_t run(Ctx& ctx, ThreadIndex t) {
-    return this->runner_.call(ctx, t, "call_each", Runner::shared(this->list_), Runner::integer(this->reps_));
   }
   [[nodiscard]] std::uint64_t expected_checksum() const {
     constexpr std::uint64_t sum_v = std::uint64_t{pyvm::kListItems} * (pyvm::kListItems - 1) / 2;
     return std::uint64_t{this->reps_} * sum_v * this->threads_;
-  }
-
- private:
-  using Runner = pyvm::Runner<S>;
-  static pyvm::Program with_class(pyvm::Program p) {
-    p.globals.push_back({pyvm::GlobalSpec::Tag::klass, "C", 1});
-    return p;
   }
 };
 
 // pyvm_tuple_tree: build, check and drop a depth-12 binary tree of tuples,
 // per thread. Checksum per thread: reps * (2^13 - 1) nodes; items are nodes.
 template <class S>
-class PyvmTupleTree {
+class PyvmTupleTree : public pyvm::Base<S> {
  public:
   static constexpr WorkloadInfo info{"pyvm_tuple_tree", "interpreted make/check of depth-12 tuple trees, per thread",
                                      "private allocation through BUILD_TUPLE, UNPACK_SEQUENCE, a tree freed at once"};
@@ -304,25 +298,17 @@ class PyvmTupleTree {
   static constexpr std::uint32_t reps(Size size) { return size == Size::quick ? 2 : 20; }
 
   PyvmTupleTree(Ctx& ctx, Size size, std::uint32_t threads)
-      : runner_(ctx, pyvm::tuple_tree_program(), threads), reps_(reps(size)), threads_(threads) {
-    runner_.module().publish(ctx);
+      : pyvm::Base<S>(ctx, pyvm::tuple_tree_program(), threads), reps_(reps(size)) {
+    this->share(ctx, nullptr, std::uint64_t{reps_} * ((1u << (kDepth + 1)) - 1));
   }
   std::uint64_t run(Ctx& ctx, ThreadIndex t) {
-    return runner_.call(ctx, t, "trees", Runner::integer(kDepth), Runner::integer(reps_));
+    return this->runner_.call(ctx, t, "trees", Runner::integer(kDepth), Runner::integer(reps_));
   }
-  [[nodiscard]] std::uint64_t expected_checksum() const { return items_per_thread() * threads_; }
-  [[nodiscard]] std::uint64_t items_per_thread() const { return std::uint64_t{reps_} * ((1u << (kDepth + 1)) - 1); }
-  template <class Emit>
-  void report(Emit&& emit) const { runner_.report(emit, items_per_thread()); }
-  template <class Visit>
-  void roots(Visit&& visit) const { runner_.module().roots(visit); }
-  void teardown(Ctx& ctx) { runner_.module().teardown(ctx); }
+  [[nodiscard]] std::uint64_t expected_checksum() const { return this->items_per_thread() * this->threads_; }
 
  private:
   using Runner = pyvm::Runner<S>;
-  mutable Runner runner_;
   std::uint32_t reps_;
-  std::uint32_t threads_;
 };
 
 // pyvm_producer_consumer: thread 2k appends new tuples to a deque it shares
@@ -333,7 +319,7 @@ class PyvmTupleTree {
 // thread: `solo` fills a batch of 250 and drains it, in turn.
 // Checksum per pair: n + sum(5 * i + 1 for i in range(n)); items are tuples.
 template <class S>
-class PyvmProducerConsumer {
+class PyvmProducerConsumer : public pyvm::Base<S> {
  public:
   static constexpr WorkloadInfo info{"pyvm_producer_consumer",
                                      "interpreted q.append((i, i * 0.5, 3 * i + 1)) / a, b, c = q.popleft()",
@@ -348,45 +334,30 @@ class PyvmProducerConsumer {
   static ThreadSupport supports(std::uint32_t threads) { return paired_threads(threads); }
 
   PyvmProducerConsumer(Ctx& ctx, Size size, std::uint32_t threads)
-      : pairs_(threads == 1 ? 1 : threads / 2),
-        runner_(ctx, pyvm::producer_consumer_program(), threads, pairs_),
-        n_(items(size)),
-        solo_(threads == 1),
-        deques_(new_object<S>(ctx, Kind::tuple, pairs_)) {
-    for (std::uint32_t p = 0; p < pairs_; ++p) set_item(deques_, p, runner_.module().new_deque(ctx, kCapacity, p));
-    runner_.module().publish(ctx);
-    ctx.publish(deques_);
+      : pyvm::Base<S>(ctx, pyvm::producer_consumer_program(), threads, pairs(threads)), n_(items(size)) {
+    Obj* deques = new_object<S>(ctx, Kind::tuple, pairs(threads));
+    for (std::uint32_t p = 0; p < pairs(threads); ++p)
+      set_item(deques, p, this->runner_.module().new_deque(ctx, kCapacity, p));
+    this->share(ctx, deques, n_);  // each iteration empties every deque
   }
 
   std::uint64_t run(Ctx& ctx, ThreadIndex t) {
-    Obj* q = deques_->item(t.value / 2);
-    if (solo_)
-      return runner_.call(ctx, t, "solo", Runner::shared(q), Runner::integer(n_ / kBatch), Runner::integer(kBatch));
+    Obj* q = this->data_->item(t.value / 2);
+    if (this->threads_ == 1)
+      return this->runner_.call(ctx, t, "solo", Runner::shared(q), Runner::integer(n_ / kBatch),
+                                Runner::integer(kBatch));
     if (t.value % 2 == 0)
-      return runner_.call(ctx, t, "produce", Runner::shared(q), Runner::integer(0), Runner::integer(n_));
-    return runner_.call(ctx, t, "consume", Runner::shared(q), Runner::integer(n_));
+      return this->runner_.call(ctx, t, "produce", Runner::shared(q), Runner::integer(0), Runner::integer(n_));
+    return this->runner_.call(ctx, t, "consume", Runner::shared(q), Runner::integer(n_));
   }
-  [[nodiscard]] std::uint64_t expected_checksum() const { return pairs_ * handoff_pair_checksum(n_); }
-  [[nodiscard]] std::uint64_t items_per_thread() const { return n_; }
-  template <class Emit>
-  void report(Emit&& emit) const { runner_.report(emit, items_per_thread()); }
-  template <class Visit>
-  void roots(Visit&& visit) const {
-    runner_.module().roots(visit);
-    visit(deques_);
-  }
-  void teardown(Ctx& ctx) {
-    ctx.decref(deques_);
-    runner_.module().teardown(ctx);
+  [[nodiscard]] std::uint64_t expected_checksum() const {
+    return pairs(this->threads_) * handoff_pair_checksum(n_);
   }
 
  private:
   using Runner = pyvm::Runner<S>;
-  std::uint32_t pairs_;
-  mutable Runner runner_;
+  static constexpr std::uint32_t pairs(std::uint32_t threads) { return threads == 1 ? 1 : threads / 2; }
   std::uint32_t n_;
-  bool solo_;
-  Obj* deques_;  // one per pair, each emptied by every iteration
 };
 
 // pyvm_dimuon: seed 003's dimuon loop (workloads/dimuon.h's data), every
@@ -395,7 +366,7 @@ class PyvmProducerConsumer {
 // max_mass, expected from the same sum on unboxed doubles (event_max_mass,
 // bit-exact); items are muon pairs.
 template <class S>
-class PyvmDimuon {
+class PyvmDimuon : public pyvm::Base<S> {
  public:
   static constexpr WorkloadInfo info{"pyvm_dimuon", "interpreted Uproot dimuon loop over boxed floats (seed 003)",
                                      "arithmetic temporaries, shared float lists, math builtins loaded per call"};
@@ -404,58 +375,44 @@ class PyvmDimuon {
   static constexpr std::uint32_t events_per_thread(Size size) { return size == Size::quick ? 1'000 : 20'000; }
 
   PyvmDimuon(Ctx& ctx, Size size, std::uint32_t threads)
-      : runner_(ctx, pyvm::dimuon_program(), threads), events_(events_per_thread(size)) {
+      : pyvm::Base<S>(ctx, pyvm::dimuon_program(), threads), events_(events_per_thread(size)) {
     const MuonColumns d = generate_muons(events_, threads);
     const auto floats = [&](const std::vector<double>& v) {
       return pyvm::new_list<S>(ctx, static_cast<std::uint32_t>(v.size()),
                                [&](std::uint32_t i) { return new_float<S>(ctx, v[i]); });
     };
-    columns_ = new_object<S>(ctx, Kind::tuple, 4);
-    set_item(columns_, 0, floats(d.pt));
-    set_item(columns_, 1, floats(d.eta));
-    set_item(columns_, 2, floats(d.phi));
-    set_item(columns_, 3, pyvm::new_list<S>(ctx, static_cast<std::uint32_t>(d.offsets.size()),
-                                            [&](std::uint32_t i) { return new_setup_int<S>(ctx, d.offsets[i]); }));
-    runner_.module().publish(ctx);
-    ctx.publish(columns_);
+    Obj* columns = new_object<S>(ctx, Kind::tuple, 4);  // (pt, eta, phi, offsets)
+    set_item(columns, 0, floats(d.pt));
+    set_item(columns, 1, floats(d.eta));
+    set_item(columns, 2, floats(d.phi));
+    set_item(columns, 3, pyvm::new_list<S>(ctx, static_cast<std::uint32_t>(d.offsets.size()),
+                                           [&](std::uint32_t i) { return new_setup_int<S>(ctx, d.offsets[i]); }));
     for (std::uint32_t t = 0; t < threads; ++t) {
       double total = 0.0;
       for (std::uint32_t e = t * events_; e < (t + 1) * events_; ++e) total += event_max_mass(d, e);
       expected_ += std::bit_cast<std::uint64_t>(total);
     }
+    std::uint64_t pairs = 0;
     for (std::uint32_t e = 0; e < events_; ++e) {
       const std::uint64_t n = d.offsets[e + 1] - d.offsets[e];
-      pairs_ += n * (n - 1) / 2;
+      pairs += n * (n - 1) / 2;
     }
+    this->share(ctx, columns, pairs);
   }
 
   std::uint64_t run(Ctx& ctx, ThreadIndex t) {
+    Obj* c = this->data_;
     const std::uint32_t start = t.value * events_;
-    return runner_.call(ctx, t, "dimuon", Runner::shared(columns_->item(0)), Runner::shared(columns_->item(1)),
-                        Runner::shared(columns_->item(2)), Runner::shared(columns_->item(3)),
-                        Runner::integer(start), Runner::integer(start + events_));
+    return this->runner_.call(ctx, t, "dimuon", Runner::shared(c->item(0)), Runner::shared(c->item(1)),
+                              Runner::shared(c->item(2)), Runner::shared(c->item(3)), Runner::integer(start),
+                              Runner::integer(start + events_));
   }
   [[nodiscard]] std::uint64_t expected_checksum() const { return expected_; }
-  [[nodiscard]] std::uint64_t items_per_thread() const { return pairs_; }
-  template <class Emit>
-  void report(Emit&& emit) const { runner_.report(emit, items_per_thread()); }
-  template <class Visit>
-  void roots(Visit&& visit) const {
-    runner_.module().roots(visit);
-    visit(columns_);
-  }
-  void teardown(Ctx& ctx) {
-    ctx.decref(columns_);
-    runner_.module().teardown(ctx);
-  }
 
  private:
   using Runner = pyvm::Runner<S>;
-  mutable Runner runner_;
   std::uint32_t events_;
-  Obj* columns_ = nullptr;  // (pt, eta, phi, offsets)
   std::uint64_t expected_ = 0;
-  std::uint64_t pairs_ = 0;
 };
 
 }  // namespace rcb
