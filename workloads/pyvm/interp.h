@@ -57,8 +57,8 @@ class Interp {
     base[0] = callable.bits();
     base[1] = 0;  // self_or_null
     for (std::size_t i = 0; i < args.size(); ++i) base[2 + i] = args[i].bits();
-    std::uintptr_t* after = enter(base, static_cast<std::uint32_t>(args.size()));
-    if (after == nullptr) throw std::logic_error("pyvm: entry must call a Python function");
+    if (!enter(base, static_cast<std::uint32_t>(args.size())))
+      throw std::logic_error("pyvm: entry must call a Python function");
     const Ref result = eval();
     ctx_.data_stack.pop(2 + args.size());
     return result;
@@ -89,11 +89,12 @@ class Interp {
 
   // CALL of a Python function whose callable sits at `callee[0]`, self_or_null
   // at callee[1], `argc` arguments after them: pushes its frame, moving the
-  // callable and arguments in. Returns nullptr if the callable is not a
-  // Python function (the caller runs the builtin instead).
-  std::uintptr_t* enter(std::uintptr_t* callee, std::uint32_t argc) {
+  // callable and arguments in. Returns false if the callable is not a
+  // Python function (the caller runs the builtin instead). The slots the
+  // callable and arguments leave behind keep stale bits until reused.
+  [[nodiscard]] bool enter(std::uintptr_t* callee, std::uint32_t argc) {
     Obj* fn = Ref::from_bits(callee[0]).get();
-    if (fn->kind != Kind::function || fn->size == 0) return nullptr;
+    if (fn->kind != Kind::function || fn->size == 0) return false;
     Obj* code = fn->item(0);
     const CodeSpec& spec = module_.code(code);
     const bool has_self = callee[1] != 0;
@@ -106,7 +107,7 @@ class Interp {
     std::uintptr_t* args = has_self ? callee + 1 : callee + 2;
     for (std::uint32_t i = 0; i < given; ++i) base[1 + i] = args[i];
     frames_.push_back({spec.code.data(), spec.code.data(), base, base + 1, base + 1 + nlocals, code, slots});
-    return callee;
+    return true;
   }
 
   // Closes a frame's locals and function (_PyEval_FrameClearAndPop) and
@@ -317,7 +318,7 @@ StackRef<S> Interp<S>::eval() {
         std::uintptr_t* callee = sp - 2 - ins.arg;
         f->pc = pc;
         f->sp = callee;  // the callable, self and arguments leave the caller's stack
-        if (enter(callee, ins.arg) != nullptr) {
+        if (enter(callee, ins.arg)) {
           f = &frames_.back();
           pc = f->pc;
           sp = f->sp;
