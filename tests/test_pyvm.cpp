@@ -122,7 +122,7 @@ Table run_case(const Case& c) {
     set_item(list, 1, new_int<S>(ctx, 1001));
     list->value.i = 2;
     m.set_global("L", list);
-    Obj* deque = m.new_deque(ctx, 4, 0);
+    Obj* deque = m.new_deque(ctx, 4);
     {
       pyvm::Interp<S> vm(ctx, m);
       std::vector<StackRef<S>> args;

@@ -145,8 +145,8 @@ class Interp {
 inline constexpr std::uintptr_t tagged_index(std::uint64_t i) { return static_cast<std::uintptr_t>(i << 2 | 3); }
 inline constexpr std::uint64_t untag_index(std::uintptr_t bits) { return bits >> 2; }
 
-// Deques pack head (bits 0-23) and length (24-47) into value.i; bits 48+
-// name their lock (Module::deque_sync).
+// Deques pack head (bits 0-23) and length (24-47) into value.i, changed
+// only under their lock (Module::deque_sync).
 inline constexpr std::int64_t kDequeField = (std::int64_t{1} << 24) - 1;
 
 template <class S>
@@ -489,7 +489,7 @@ StackRef<S> Interp<S>::call_native(Native n, std::span<std::uintptr_t> args) {
             item = q->item(static_cast<std::uint32_t>(head));
             set_item<S>(q, static_cast<std::uint32_t>(head), nullptr);
             const std::int64_t next = (head + 1) % q->size;
-            q->value.i = (q->value.i & ~((std::int64_t{1} << 48) - 1)) | (len - 1) << 24 | next;
+            q->value.i = (len - 1) << 24 | next;
             break;
           }
         }

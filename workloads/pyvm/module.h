@@ -81,7 +81,7 @@ class Module {
   using Ctx = typename S::Context;
 
   Module(Ctx& ctx, Program program, std::uint32_t deques = 0)
-      : program_(std::move(program)), deque_sync_(std::make_unique<DequeSync[]>(deques)) {
+      : program_(std::move(program)), deque_sync_(std::make_unique<DequeSync[]>(deques)), deque_count_(deques) {
     for (const auto* specs : {&program_.globals, &program_.builtins})
       for (const GlobalSpec& g : *specs) program_.intern(g.name);
     roots_ = new_object<S>(ctx, Kind::tuple, kRootCount);
@@ -166,16 +166,21 @@ class Module {
   }
   [[nodiscard]] Obj* global(std::string_view name) const { return global(program_.name_index(name)); }
 
-  // The lock and wake-up word of deque number `index` (set_deque_index).
+  // The lock and wake-up word of a deque new_deque made. Found by identity
+  // in a list written only at setup: the deque's own fields change under
+  // that lock, so they cannot say which lock it is.
   [[nodiscard]] DequeSync& deque_sync(const Obj* deque) const {
-    return deque_sync_[static_cast<std::size_t>(deque->value.i >> 48)];
+    for (std::size_t i = 0; i < deques_.size(); ++i)
+      if (deques_[i] == deque) return deque_sync_[i];
+    throw std::logic_error("pyvm: not a deque of this module");
   }
 
-  // A new empty deque of `capacity` slots using lock number `index`.
-  [[nodiscard]] Obj* new_deque(Ctx& ctx, std::uint32_t capacity, std::uint32_t index) const {
+  // A new empty deque of `capacity` slots, with the next lock. At setup.
+  [[nodiscard]] Obj* new_deque(Ctx& ctx, std::uint32_t capacity) {
     if (capacity >= (1u << 24)) throw std::logic_error("pyvm: deque too large");
+    if (deques_.size() == deque_count_) throw std::logic_error("pyvm: more deques than locks");
     Obj* q = new_object<S>(ctx, Kind::deque, capacity);
-    q->value.i = static_cast<std::int64_t>(std::uint64_t{index} << 48);
+    deques_.push_back(q);
     return q;
   }
 
@@ -283,6 +288,8 @@ class Module {
 
   Program program_;
   std::unique_ptr<DequeSync[]> deque_sync_;
+  std::size_t deque_count_;
+  std::vector<const Obj*> deques_;  // deque i uses deque_sync_[i]
   Obj* roots_ = nullptr;
 };
 

@@ -337,7 +337,7 @@ class PyvmProducerConsumer : public pyvm::Base<S> {
       : pyvm::Base<S>(ctx, pyvm::producer_consumer_program(), threads, pairs(threads)), n_(items(size)) {
     Obj* deques = new_object<S>(ctx, Kind::tuple, pairs(threads));
     for (std::uint32_t p = 0; p < pairs(threads); ++p)
-      set_item(deques, p, this->runner_.module().new_deque(ctx, kCapacity, p));
+      set_item(deques, p, this->runner_.module().new_deque(ctx, kCapacity));
     this->share(ctx, deques, n_);  // each iteration empties every deque
   }
 
