@@ -56,8 +56,10 @@ using AllCombos = typename detail::Cross<AllStrategies, AllWorkloads>::type;
 // Sanitizer builds compile a reduced cross product, to keep the three CI
 // presets within their time: every strategy with the workloads that attack
 // it hardest (a cross-thread drop, one hot line, shared reads, private
-// churn), and `atomic` with every workload, so each strategy and each
-// workload still runs under each sanitizer. Release builds compile it all.
+// churn) and with the pyvm_* family (the interpreter's stack references
+// are what deferred and cpython_ft collections scan), and `atomic` with
+// every workload, so each strategy and each workload still runs under each
+// sanitizer. Release builds compile it all.
 #if defined(RCBENCH_REDUCED_MATRIX)
 inline constexpr bool kReducedMatrix = true;
 #else
@@ -71,7 +73,7 @@ template <class C>
   } else {
     constexpr std::string_view w = C::workload_info().name;
     return C::Strategy::info.name == std::string_view("atomic") || w == "handoff" || w == "hot_object" ||
-           w == "shared_list" || w == "private_churn";
+           w == "shared_list" || w == "private_churn" || w.starts_with("pyvm_");
   }
 }
 

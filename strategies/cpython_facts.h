@@ -119,6 +119,25 @@ template <class S>
   return StackRef<S>::counted(o);
 }
 
+// PyStackRef_Borrow (LOAD_FAST_BORROW): a stack reference that takes no
+// count under any strategy, because something else (the frame's local, a
+// code object's constants) is known to keep the object alive while it is
+// on the stack. Closing it does nothing; storing it in the heap counts.
+template <class S>
+[[nodiscard]] StackRef<S> stack_borrow(Object<S>* o) {
+  return StackRef<S>::uncounted(o);
+}
+
+// PyStackRef_MakeHeapSafe (RETURN_VALUE): a reference that may outlive the
+// frame it came from. An uncounted slot to an object the strategy does not
+// skip (a borrow of a mortal local) takes a count here.
+template <class S, class Ctx>
+[[nodiscard]] StackRef<S> stack_make_heap_safe(Ctx& ctx, StackRef<S> r) {
+  if (r.holds_count() || r.is_null() || stack_skips_count(ctx, r.get())) return r;
+  ctx.incref(r.get());
+  return StackRef<S>::counted(r.get());
+}
+
 // PyStackRef_DUP: a second stack reference to the same object.
 template <class S, class Ctx>
 [[nodiscard]] StackRef<S> stack_dup(Ctx& ctx, StackRef<S> r) {

@@ -47,7 +47,26 @@ inline constexpr bool kTrackObjects = true;
 inline constexpr bool kTrackObjects = false;
 #endif
 
-enum class Kind : std::uint8_t { int_, float_, list, tuple, function, freed };
+// The interpreter workloads (workloads/pyvm) add what a Python program needs
+// around the numbers and sequences: functions, code, dicts, classes and
+// their instances. Every kind that holds object pointers is a container:
+// its children are owned references that reclaim() drops.
+enum class Kind : std::uint8_t {
+  int_,
+  float_,
+  list,      // pyvm lists: value.i is the length, size the capacity (unused slots null)
+  tuple,
+  function,  // children: its code object (pyvm), or none (a builtin; value.i says which)
+  freed,
+  code,      // pyvm: children are its constants; value.i indexes the program's bytecode
+  dict,      // pyvm: children alternate key, value; value.i is the number of entries
+  type,      // pyvm: a class; value.i is its instances' attribute count
+  instance,  // pyvm: children are its class, then its attribute values
+  str,       // pyvm: an interned name; value.i indexes the program's name table
+  none,      // pyvm: None
+  range,     // pyvm: range and its iterator; value.i packs next (low half) and stop (high half)
+  deque,     // pyvm: a bounded deque; value.i packs head (low half) and length (high half)
+};
 
 union Value {
   std::int64_t i;
@@ -63,7 +82,20 @@ struct Object {
 
   [[nodiscard]] Object** items() { return reinterpret_cast<Object**>(this + 1); }
   [[nodiscard]] Object* item(std::uint32_t i) { return items()[i]; }
-  [[nodiscard]] bool is_container() const { return kind == Kind::list || kind == Kind::tuple; }
+  [[nodiscard]] bool is_container() const {
+    switch (kind) {
+      case Kind::list:
+      case Kind::tuple:
+      case Kind::function:
+      case Kind::code:
+      case Kind::dict:
+      case Kind::instance:
+      case Kind::deque:
+        return true;
+      default:
+        return false;
+    }
+  }
 };
 
 // ---------------------------------------------------------------------------

@@ -183,3 +183,109 @@ TEST(PrivateChurn, ChecksumCountsEveryNode) {
 
 }  // namespace
 }  // namespace rcb::test
+
+// ---------------------------------------------------------------------------
+// The pyvm programs (workloads/pyvm), each against a value computed without
+// the interpreter.
+
+namespace rcb::test {
+namespace {
+
+TEST(PyvmFib, ChecksumIsFibOfNPerThread) {
+  const std::uint32_t n = PyvmFib<Plain>::argument(Size::quick);
+  std::vector<std::uint64_t> fib{1, 1};
+  while (fib.size() <= n) fib.push_back(fib[fib.size() - 1] + fib[fib.size() - 2]);
+  expect_checksums_plain_and_atomic<PyvmFib>([&](std::uint32_t threads) { return fib[n] * threads; });
+}
+
+// s += 1 per item: 20 walks of 1000 items at the quick size.
+TEST(PyvmSharedIter, ChecksumCountsEveryItem) {
+  expect_checksums_plain_and_atomic<PyvmSharedIter>([](std::uint32_t threads) { return 20'000ull * threads; });
+}
+TEST(PyvmSharedIterImm, ChecksumCountsEveryItem) {
+  expect_checksums_plain_and_atomic<PyvmSharedIterImm>([](std::uint32_t threads) { return 20'000ull * threads; });
+}
+TEST(PyvmPrivateIter, ChecksumCountsEveryItem) {
+  expect_checksums_plain_and_atomic<PyvmPrivateIter>([](std::uint32_t threads) { return 20'000ull * threads; });
+}
+
+// s += f(x), f(x) = x.v = i: 20 walks of sum(range(1000)).
+TEST(PyvmSharedCall, ChecksumSumsTheAttributes) {
+  std::uint64_t walk = 0;
+  for (std::uint64_t i = 0; i < 1000; ++i) walk += i;
+  expect_checksums_plain_and_atomic<PyvmSharedCall>([&](std::uint32_t threads) { return 20 * walk * threads; });
+}
+
+// check() counts the nodes of two depth-12 trees.
+TEST(PyvmTupleTree, ChecksumCountsEveryNode) {
+  const auto nodes = [](std::uint32_t depth) {
+    std::uint64_t n = 0;
+    for (std::uint32_t level = 0; level <= depth; ++level) n += std::uint64_t{1} << level;
+    return n;
+  };
+  expect_checksums_plain_and_atomic<PyvmTupleTree>(
+      [&](std::uint32_t threads) { return 2 * nodes(12) * threads; });
+}
+
+// One pair (or the solo thread) hands over n tuples (i, i * 0.5, 3 * i + 1).
+TEST(PyvmProducerConsumer, ChecksumIsWhatThePairHandedOver) {
+  const std::uint32_t n = PyvmProducerConsumer<Plain>::items(Size::quick);
+  std::uint64_t pair = n;  // the producer reports how many it produced
+  for (std::uint64_t i = 0; i < n; ++i)
+    pair += i + static_cast<std::uint64_t>(static_cast<double>(i) * 0.5 * 2) + 3 * i + 1;
+  expect_checksums_plain_and_atomic<PyvmProducerConsumer>(
+      [&](std::uint32_t threads) { return pair * (threads == 1 ? 1 : threads / 2); });
+  expect_checksums<Atomic, PyvmProducerConsumer>(4, [&](std::uint32_t) { return 2 * pair; });
+}
+
+// Each thread's total of its events' largest pair mass, on unboxed doubles
+// by brute force; the harness sums the totals' bit patterns.
+std::uint64_t pyvm_dimuon_reference(std::uint32_t threads) {
+  const std::uint32_t events = PyvmDimuon<Plain>::events_per_thread(Size::quick);
+  const MuonColumns d = generate_muons(events, threads);
+  std::uint64_t sum = 0;
+  for (std::uint32_t t = 0; t < threads; ++t) {
+    double total = 0.0;
+    for (std::uint32_t event = t * events; event < (t + 1) * events; ++event) {
+      std::vector<double> masses{0.0};
+      for (auto i = d.offsets[event]; i < d.offsets[event + 1]; ++i)
+        for (auto j = i + 1; j < d.offsets[event + 1]; ++j)
+          masses.push_back(std::sqrt(2 * d.pt[i] * d.pt[j] *
+                                     (std::cosh(d.eta[i] - d.eta[j]) - std::cos(d.phi[i] - d.phi[j]))));
+      total += std::ranges::max(masses);
+    }
+    sum += std::bit_cast<std::uint64_t>(total);
+  }
+  return sum;
+}
+
+TEST(PyvmDimuon, ChecksumMatchesUnboxedDoubles) {
+  expect_checksums_plain_and_atomic<PyvmDimuon>(pyvm_dimuon_reference);
+}
+
+// The bytecode figure the report table divides by: deterministic, and what
+// the programs' loops dispatch per item.
+TEST(Pyvm, ReportsTheSameBytecodesPerItemEveryRun) {
+  const auto figure = [] {
+    double per_item = 0;
+    on_one_thread<Plain>([&](auto& ctx) {
+      PyvmSharedIter<Plain> w(ctx, Size::quick, 1);
+      EXPECT_EQ(w.run(ctx, ThreadIndex{0}), w.expected_checksum());
+      w.report([&](std::string_view name, double v) {
+        EXPECT_EQ(name, "bytecodes_per_item");
+        per_item = v;
+      });
+      w.teardown(ctx);
+    });
+    return per_item;
+  };
+  const double first = figure();
+  EXPECT_EQ(first, figure());
+  // FOR_ITER, STORE_FAST, LOAD_FAST_BORROW, LOAD_SMALL_INT, BINARY_OP,
+  // STORE_FAST, JUMP_BACKWARD per item, plus each walk's and the call's own.
+  EXPECT_GT(first, 7.0);
+  EXPECT_LT(first, 7.1);
+}
+
+}  // namespace
+}  // namespace rcb::test

@@ -40,9 +40,16 @@
 
 #include "strategies/chaos.h"
 #include "strategies/object.h"
+#include "workloads/blocking.h"
 #include "workloads/workload.h"
 
 namespace rcb {
+
+// One pair's checksum for n items (i, i * 0.5, 3 * i + 1): the producer
+// reports n, the consumer sum(i + int(i * 0.5 * 2) + 3 * i + 1) = sum(5 * i + 1).
+[[nodiscard]] constexpr std::uint64_t handoff_pair_checksum(std::uint64_t n) {
+  return n + 5 * (n * (n - 1) / 2) + n;
+}
 
 // Sizes and knobs; tests shrink them and switch on random yields.
 struct HandoffShape {
@@ -68,10 +75,7 @@ class BasicHandoff {
   using Ctx = typename S::Context;
   using Obj = Object<S>;
 
-  static ThreadSupport supports(std::uint32_t threads) {
-    if (threads == 1 || (threads >= 2 && threads % 2 == 0)) return {true, {}};
-    return {false, "handoff runs producer/consumer pairs: 1 thread or an even count"};
-  }
+  static ThreadSupport supports(std::uint32_t threads) { return paired_threads(threads); }
 
   BasicHandoff(Ctx&, Size size, std::uint32_t threads)
       : n_(size == Size::quick ? kShape.quick_items : kShape.full_items),
@@ -86,10 +90,7 @@ class BasicHandoff {
     return t.value % 2 == 0 ? produce(ctx, ch, chaos) : consume(ctx, ch, chaos);
   }
 
-  [[nodiscard]] std::uint64_t expected_checksum() const {
-    const std::uint64_t n = n_;
-    return pairs_ * (n + 5 * (n * (n - 1) / 2) + n);
-  }
+  [[nodiscard]] std::uint64_t expected_checksum() const { return pairs_ * handoff_pair_checksum(n_); }
   [[nodiscard]] std::uint64_t items_per_thread() const { return n_; }
 
   template <class Visit>
@@ -195,21 +196,6 @@ class BasicHandoff {
       chaos.maybe_yield(32);
     }
     return total;
-  }
-
-  // queue.get()/put() blocking: park as a blocked thread, then futex-wait
-  // on `word` until ready(word) holds. std::atomic::wait spins briefly
-  // before it sleeps.
-  template <class Ready>
-  static void wait_until(Ctx& ctx, std::atomic<std::uint32_t>& word, Ready ready) {
-    std::uint32_t v = word.load(std::memory_order_acquire);
-    if (ready(v)) return;
-    ctx.enter_blocking();
-    while (!ready(v)) {
-      word.wait(v, std::memory_order_acquire);
-      v = word.load(std::memory_order_acquire);
-    }
-    ctx.leave_blocking();
   }
 
   std::uint32_t n_;

@@ -9,6 +9,7 @@
 #include "workloads/hot_object.h"
 #include "workloads/matmul_lists.h"
 #include "workloads/private_churn.h"
+#include "workloads/pyvm/workloads.h"
 #include "workloads/shared_list.h"
 
 namespace rcb {
@@ -24,6 +25,14 @@ using AllWorkloads = WorkloadList<
     Dimuon,
     MatmulLists,
     HotObject,
-    ForkCow>;
+    ForkCow,
+    PyvmFib,
+    PyvmSharedIter,
+    PyvmSharedIterImm,
+    PyvmPrivateIter,
+    PyvmSharedCall,
+    PyvmTupleTree,
+    PyvmProducerConsumer,
+    PyvmDimuon>;
 
 }  // namespace rcb
