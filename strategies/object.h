@@ -162,6 +162,12 @@ template <class S>
   return sizeof(Object<S>) + children * sizeof(Object<S>*);
 }
 
+// The sum of object_bytes over the objects a tally counts.
+template <class S>
+[[nodiscard]] constexpr std::uint64_t freed_bytes(FreeTally t) {
+  return t.objects * sizeof(Object<S>) + t.item_slots * sizeof(Object<S>*);
+}
+
 // A new object with count 1, held by `ctx`'s thread. Containers start with
 // null children; fill them with set_item().
 template <class S, class Ctx>
@@ -209,6 +215,7 @@ void reclaim(Ctx& ctx, Object<S>* o) {
     auto* dead = static_cast<Object<S>*>(ctx.reclaim_pending.back());
     ctx.reclaim_pending.pop_back();
     if (dead->is_container()) {
+      ctx.freed_item_slots += dead->size;
       for (std::uint32_t i = 0; i < dead->size; ++i)
         if (auto* child = dead->items()[i]) ctx.decref(child);
     }

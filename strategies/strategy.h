@@ -18,6 +18,12 @@
 //                           (frozen: walks workload.roots(visit)).
 //   rt.objects_freed()      objects the runtime freed itself (a commit thread,
 //                           a thaw at shutdown), counted into live-object totals.
+//   rt.frees_so_far()       a FreeTally of what the runtime's own threads freed
+//                           so far, safe and exact to read from any thread while
+//                           they run (workloads/census.h). A runtime whose own
+//                           threads free during a run needs it (buffered's
+//                           commit thread); one that frees only in shutdown()
+//                           does not.
 //   ctx.on_free(obj)        reclaim() calls it just before obj's memory goes
 //                           (remote: returns the count slot).
 //   ctx.after_fork_child()  in a forked child, whose only thread is the one
@@ -205,6 +211,13 @@ struct ThreadIndex {
   friend bool operator==(ThreadIndex, ThreadIndex) = default;
 };
 
+// Objects freed, and the child slots those objects held: together, the
+// bytes they took (freed_bytes() in object.h), without a per-free size add.
+struct FreeTally {
+  std::uint64_t objects = 0;
+  std::uint64_t item_slots = 0;
+};
+
 // What every per-thread context carries besides the strategy's own state:
 // its counters, its allocation tally (live = allocated - freed, summed over
 // all contexts, so no shared counter is touched per allocation) and the
@@ -216,10 +229,14 @@ class ContextBase {
   ContextBase& operator=(const ContextBase&) = delete;
 
   [[nodiscard]] ThreadIndex index() const { return index_; }
+  [[nodiscard]] FreeTally frees() const { return {freed, freed_item_slots}; }
 
   Counters counters;
   std::uint64_t allocated = 0;
   std::uint64_t freed = 0;
+  // Child slots of the containers this thread freed: one add per container
+  // free (scalars add nothing), so a census can tell bytes from objects.
+  std::uint64_t freed_item_slots = 0;
 
   // Frames of an interpreter running on this thread (workloads/pyvm); a
   // collection that must see stack references scans it.
