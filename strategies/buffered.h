@@ -187,6 +187,15 @@ struct BasicBuffered {
       return published_freed_;
     }
 
+    // The same, exact while the committer works (objects_freed() is as of
+    // its last round), for a census taken during a run: counted only, as
+    // the census runs only in the counted pass.
+    [[nodiscard]] FreeTally frees_so_far() const
+      requires kCounting
+    {
+      return committer_.mirrored();
+    }
+
     // After every context detached: applies every log, frees what died,
     // joins the commit thread.
     void shutdown() {
@@ -221,6 +230,28 @@ struct BasicBuffered {
       void decref(Obj* o) {
         if (--o->rc.count == 0) reclaim<BasicBuffered>(*this, o);
       }
+
+      // Counted instantiation: every free mirrored where other threads may
+      // read it while we run. Single writer, so a relaxed load and store
+      // (no RMW). Called just before o's memory goes: a reader may count an
+      // object freed a few instructions early, never late.
+      void on_free(Obj* o)
+        requires kCounting
+      {
+        const auto bump = [](std::atomic<std::uint64_t>& a, std::uint64_t n) {
+          a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        };
+        bump(mirrored_objects_, 1);
+        if (o->is_container()) bump(mirrored_item_slots_, o->size);
+      }
+      [[nodiscard]] FreeTally mirrored() const {
+        return {mirrored_objects_.load(std::memory_order_relaxed),
+                mirrored_item_slots_.load(std::memory_order_relaxed)};
+      }
+
+     private:
+      std::atomic<std::uint64_t> mirrored_objects_{0};
+      std::atomic<std::uint64_t> mirrored_item_slots_{0};
     };
 
     // What one commit round took from the threads.
