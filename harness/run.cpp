@@ -425,6 +425,9 @@ nlohmann::json Runner::document() const {
       r.counters["items_per_thread"] = static_cast<double>(s.rep.items_per_thread);
       r.counters["checksum_ok"] = 1.0;
       for (const auto& [name, v] : counters) r.counters[name] = v;
+      // Sampled figures come from the counted pass; a timed repetition's own
+      // (fork_cow's, measured without sampling) take precedence.
+      for (const auto& [name, v] : c.counted.workload_figures) r.counters[name] = v;
       for (const auto& [name, v] : s.rep.workload_figures) r.counters[name] = v;
       runs.push_back(std::move(r));
       const Disturbance& d = s.rep.disturbance;
@@ -763,7 +766,11 @@ int cmd_run(const RunOptions& opt_in) {
                     "CPUs' time; such repetitions stay in the file and out of the statistics, within a bound"},
       {"strategy_counters",
        "from a separate counted pass of the counting instantiation (timed repetitions count nothing); sums: "
-       "total over all threads / (iterations * units * items_per_thread); peaks: raw"}};
+       "total over all threads / (iterations * units * items_per_thread); peaks: raw"},
+      {"workload_figures",
+       "measured by the workload itself, raw: fork_cow's in each timed repetition; those sampled while the "
+       "workload runs (blocked_owner's peak_retained_objects and peak_retained_bytes, by its census) in the "
+       "counted pass only, over all its iterations"}};
   nlohmann::json counters = nlohmann::json::object();
   for (const CounterInfo& ci : kCounterInfo)
     counters[std::string(ci.name)] = {{"unit", ci.aggregate == Aggregate::sum ? "per_item" : "peak"},

@@ -59,6 +59,9 @@ concept Workload =
 //     measured itself (fork_cow: KiB dirtied per child); called on the main
 //     thread after the last iteration, before teardown, and written next to
 //     the strategy counters in the results.
+//   void take_census(Census census);
+//     counted pass only, after construction: the workload may count dead but
+//     unfreed objects while it runs (workloads/census.h; blocked_owner).
 template <template <class> class W, class S>
 [[nodiscard]] ThreadSupport workload_supports(std::uint32_t threads) {
   if constexpr (requires { W<S>::supports(threads); })

@@ -9,7 +9,8 @@
 // saw (CPU time, context switches, steal) and judges whether the repetition
 // was disturbed (harness/engine/disturbance.h). Its strategy code counts
 // nothing: the counters come from counted_pass(), a separate run of S itself
-// that is never timed.
+// that is never timed, and so do the figures a workload samples while it
+// runs (TeamConfig::census).
 //
 // Throughput, computed here rather than taken from Google Benchmark (whose
 // meaning of real_time for threaded runs changed between 1.7 and 1.9). An
@@ -183,6 +184,9 @@ struct CountedPass {
   std::uint32_t units = 0;           // run() calls per iteration (threads, or U under strong scaling)
   double seconds_per_iteration = 0;  // the fastest counted iteration
   bool helper_threads = false;       // the runtime runs threads of its own
+  // From W::report(), over every iteration of the pass: the figures a
+  // workload samples while it runs (with its Census) are measured here only.
+  std::vector<std::pair<std::string, double>> workload_figures;
 };
 
 template <RefCountStrategy S, template <class> class W>
@@ -194,6 +198,7 @@ template <RefCountStrategy S, template <class> class W>
   cfg.size = size;
   cfg.share = share;
   cfg.on_thread_start = bind;
+  cfg.census = true;
   const std::size_t threads_before = thread_count();
   try {
     Team<S, W> team(cfg);
@@ -215,6 +220,7 @@ template <RefCountStrategy S, template <class> class W>
     pass.seconds_per_iteration = fastest;
     const RunTotals totals = team.finish();
     pass.counters = totals.counters;
+    pass.workload_figures = totals.workload_figures;
     if (pass.error.empty() && totals.live() != 0)
       pass.error = std::to_string(totals.live()) + " objects still live after the counted pass";
   } catch (const std::exception& e) {

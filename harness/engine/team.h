@@ -39,6 +39,7 @@
 #include "harness/engine/usage.h"
 #include "strategies/object.h"
 #include "strategies/strategy.h"
+#include "workloads/census.h"
 #include "workloads/workload.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -75,6 +76,9 @@ struct TeamConfig {
   std::function<int(std::uint32_t tid)> on_thread_start;
   // Called after setup, on thread 0 (freeze passes hook in here).
   std::function<void()> after_setup;
+  // Hands the workload a Census (workloads/census.h) if it takes one: set
+  // for the counted pass only, so timed repetitions do no sampling.
+  bool census = false;
 };
 
 // Whether this build can count instructions under callgrind (see
@@ -309,6 +313,8 @@ class Team {
         if (tid == 0) {
           Running running(ctx);
           workload_.emplace(ctx, cfg_.size, units_);
+          if constexpr (requires(Census c) { workload_->take_census(c); })
+            if (cfg_.census) workload_->take_census(Census::of(*runtime_));
           expected_ = workload_->expected_checksum();
           items_per_thread_ = workload_->items_per_thread();
           if (cfg_.after_setup) cfg_.after_setup();
