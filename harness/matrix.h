@@ -59,7 +59,9 @@ using AllCombos = typename detail::Cross<AllStrategies, AllWorkloads>::type;
 // churn) and with the pyvm_* family (the interpreter's stack references
 // are what deferred and cpython_ft collections scan), and `atomic` with
 // every workload, so each strategy and each workload still runs under each
-// sanitizer. Release builds compile it all.
+// sanitizer. Release builds compile it all. blocked_owner counts among the
+// hardest: drops while the owner is blocked fill biased's queues and every
+// late freer's backlog.
 #if defined(RCBENCH_REDUCED_MATRIX)
 inline constexpr bool kReducedMatrix = true;
 #else
@@ -73,7 +75,7 @@ template <class C>
   } else {
     constexpr std::string_view w = C::workload_info().name;
     return C::Strategy::info.name == std::string_view("atomic") || w == "handoff" || w == "hot_object" ||
-           w == "shared_list" || w == "private_churn" || w.starts_with("pyvm_");
+           w == "shared_list" || w == "private_churn" || w == "blocked_owner" || w.starts_with("pyvm_");
   }
 }
 

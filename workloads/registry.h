@@ -2,6 +2,7 @@
 // The one list of workloads. Adding a workload is one header and one line
 // here; the benchmark matrix and the typed tests are built from this list.
 
+#include "workloads/blocked_owner.h"
 #include "workloads/dimuon.h"
 #include "workloads/fib.h"
 #include "workloads/fork_cow.h"
@@ -33,6 +34,7 @@ using AllWorkloads = WorkloadList<
     PyvmSharedCall,
     PyvmTupleTree,
     PyvmProducerConsumer,
-    PyvmDimuon>;
+    PyvmDimuon,
+    BlockedOwner>;
 
 }  // namespace rcb
