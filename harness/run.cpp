@@ -426,15 +426,19 @@ nlohmann::json Runner::document() const {
       r.counters["checksum_ok"] = 1.0;
       for (const auto& [name, v] : counters) r.counters[name] = v;
       // Sampled figures come from the counted pass; a timed repetition's own
-      // (fork_cow's, measured without sampling) take precedence.
-      for (const auto& [name, v] : c.counted.workload_figures) r.counters[name] = v;
-      for (const auto& [name, v] : s.rep.workload_figures) r.counters[name] = v;
+      // (fork_cow's, measured without sampling) take precedence. They are
+      // named again in the note, so a summary can tell them from counters.
+      nlohmann::json figures = nlohmann::json::object();
+      for (const auto& [name, v] : c.counted.workload_figures) figures[name] = v;
+      for (const auto& [name, v] : s.rep.workload_figures) figures[name] = v;
+      for (const auto& [name, v] : figures.items()) r.counters[name] = v.get<double>();
       runs.push_back(std::move(r));
       const Disturbance& d = s.rep.disturbance;
       nlohmann::json cpu_share = nlohmann::json::array();
       for (const auto& u : s.rep.usage) cpu_share.push_back(u.cpu_over_wall());
       nlohmann::json note = identity;
       note["summary"] = summary;
+      if (!figures.empty()) note["workload_figures"] = std::move(figures);
       note["repetition"] = {{"disturbed", d.disturbed},
                             {"reasons", d.reasons},
                             {"in_statistics", s.counted},

@@ -24,6 +24,7 @@ struct Row {
   std::string not_reached_why;
   bool incomplete = false, unstable = false, failed = false;
   std::string error;
+  std::map<std::string, double> figures;  // the workload's own, median over repetitions
 };
 
 std::optional<double> number(const json& j, const char* key) {
@@ -59,6 +60,7 @@ std::vector<Row> rows_of(const json& results) {
     Row row;
     json summary, median_entry;
     std::vector<double> ns, cyc, ips;
+    std::map<std::string, std::vector<double>> figures;
     std::int64_t iterations = 0, disturbed = 0;
   };
   std::vector<Acc> accs;
@@ -90,6 +92,9 @@ std::vector<Row> rows_of(const json& results) {
       if (const auto v = number(b, "cycles_per_item")) a.cyc.push_back(*v);
       if (const auto v = number(b, "items_per_second")) a.ips.push_back(*v);
       if (rc.is_object() && flag(rc.value("repetition", json()), "disturbed")) ++a.disturbed;
+      if (rc.is_object() && rc.contains("workload_figures") && rc["workload_figures"].is_object())
+        for (const auto& [name, v] : rc["workload_figures"].items())
+          if (v.is_number()) a.figures[name].push_back(v.get<double>());
     }
   }
   std::vector<Row> out;
@@ -121,6 +126,7 @@ std::vector<Row> rows_of(const json& results) {
     r.not_reached_why = text(s, "not_reached_why");
     r.incomplete = flag(s, "incomplete");
     r.unstable = flag(s, "unstable");
+    for (const auto& [name, values] : a.figures) r.figures[name] = *median_of(values);
     out.push_back(std::move(r));
   }
   return out;
@@ -164,6 +170,8 @@ void print_console(std::ostream& os, const std::vector<Row>& rows) {
       if (r.unstable) flags.push_back("unstable");
       if (r.incomplete) flags.push_back("INCOMPLETE");
     }
+    // The workload's figures, as exact as they were written.
+    for (const auto& [name, v] : r.figures) c[5] += (c[5].empty() ? "" : " ") + name + "=" + fmt("%.10g", v);
     for (const auto& f : flags) c[5] += (c[5].empty() ? "" : ", ") + f;
     cells.push_back(std::move(c));
   }

@@ -5,8 +5,9 @@
 //
 //   console  one aligned line per benchmark:
 //            name  median ns/item ±CI half-width %  cyc/item  items/s  reps  flags
-//            (flags: "disturbed N", "not reached: budget", "INCOMPLETE",
-//            "FAILED: why")
+//            (the workload's own figures first, as name=value: fork_cow's
+//            KiB dirtied, blocked_owner's peak retention; flags: "disturbed
+//            N", "not reached: budget", "INCOMPLETE", "FAILED: why")
 //   json     the document itself
 //   csv      a header and one row per benchmark (kSummaryCsvColumns)
 //   md       a Markdown table with the csv's columns

@@ -365,6 +365,20 @@ TEST(Summary, ConsoleHasOneAlignedLinePerBenchmarkWithFlags) {
   EXPECT_EQ(first.find("  "), std::string("shared_list/atomic/threads:1").size()) << first;
 }
 
+// A workload's own figures (blocked_owner's retention) follow the numbers,
+// exact, as the results file has them.
+TEST(Summary, ConsoleShowsTheWorkloadsOwnFigures) {
+  nlohmann::json doc = small_results();
+  for (auto& b : doc["benchmarks"])
+    if (b["run_type"] == "iteration" && b["rcbench"]["workload"] == "shared_list")
+      b["rcbench"]["workload_figures"] = {{"peak_retained_objects", 300001.0}, {"peak_retained_bytes", 14400040.0}};
+  std::ostringstream os;
+  print_summary(os, doc, "console");
+  const std::string first = os.str().substr(0, os.str().find('\n'));
+  EXPECT_NE(first.find("peak_retained_bytes=14400040 peak_retained_objects=300001, disturbed 1"), std::string::npos)
+      << first;
+}
+
 TEST(Summary, CsvHasTheContractColumns) {
   std::ostringstream os;
   print_summary(os, small_results(), "csv");
