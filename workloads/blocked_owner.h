@@ -16,9 +16,13 @@
 // the list's reference locally) and queues the tuple to its owner, which
 // merges and frees only at its next safepoint, after done.wait() returns:
 // until then the n tuples, their 2n elements and the list, 3n + 1 objects,
-// stay allocated though nothing can reach them. `buffered` and `refcache`
-// free late too (an epoch or two behind); `plain`, `gil` and `atomic` free
-// each tuple inside the `del t` that kills it.
+// stay allocated though nothing can reach them. `cpython_ft` merges every
+// queue at its stop-the-world pauses, which the dropper's own safepoints
+// trigger, so it holds what was dropped since the last pause, plus the
+// elements of the tuples that pause freed (queued to their owner in turn).
+// `buffered` and `refcache` free late too (an epoch or two behind);
+// `plain`, `gil` and `atomic` free each tuple inside the `del t` that kills
+// it.
 //
 // Threads come in pairs, as in handoff: thread 2k builds for thread 2k+1.
 // Odd counts above one are turned down; at one thread the same thread
@@ -31,10 +35,12 @@
 // or reclaims at safepoints (a stop-the-world merge) gets exactly as many
 // chances as CPython's would. The list is handed over once, with publish().
 //
-// Modelling: every int is boxed (CPython caches ints below 257: 257 fewer
-// objects at any n), and the list keeps its n item slots inline, so a dead
-// list holds 8n bytes that CPython's list, shrinking as it pops, would have
-// given back during the loop.
+// Declares nothing (strategies/cpython_facts.h). CPython would take the
+// ints below 257 from its immortal small-int cache; here every int is a
+// fresh mortal object (257 more at any n), because an object declared
+// while the run goes on stays pinned until shutdown. The list keeps its n
+// item slots inline, so a dead list holds 8n bytes that CPython's list,
+// shrinking as it pops, would have given back during the loop.
 //
 // Work per iteration per thread: n tuples (quick 100,000; full 1,000,000).
 // The owner allocates 3n + 1 objects; the dropper pops and drops n tuples
@@ -45,6 +51,7 @@
 //   peak_retained_objects, peak_retained_bytes: the most objects (bytes)
 //   dead in every thread's view (no reference left anywhere, children of
 //   dead objects included) but still allocated, at once, over the pass.
+//   Bytes are object_bytes in the timed instantiation's layout.
 // Each thread keeps deaths - frees: the dropper adds 3 objects (a tuple and
 // its two elements) at each `del t` and 1 at `del batch`, with their
 // object_bytes; every thread subtracts what its context freed (frees()).
@@ -156,9 +163,12 @@ class BasicBlockedOwner {
     std::int64_t peak_bytes = 0;
   };
 
+  // Bytes are counted as the timed instantiation lays objects out: the
+  // counted one of buffered and refcache carries a second count per object.
+  using Timed = Uncounted<S>;
   // A tuple and its int and float, which die with it.
   static constexpr std::int64_t kGroupObjects = 3;
-  static constexpr std::int64_t kGroupBytes = object_bytes<S>(2) + 2 * object_bytes<S>(0);
+  static constexpr std::int64_t kGroupBytes = object_bytes<Timed>(2) + 2 * object_bytes<Timed>(0);
 
   template <bool kCensus>
   std::uint64_t run_as(Ctx& ctx, ThreadIndex t) {
@@ -245,7 +255,7 @@ class BasicBlockedOwner {
     }
     ctx.decref(hide(batch));  // del batch
     if constexpr (kCensus) {
-      died(me, 1, static_cast<std::int64_t>(object_bytes<S>(n_)));
+      died(me, 1, static_cast<std::int64_t>(object_bytes<Timed>(n_)));
       sample(ctx, me);  // the biased peak: everything dropped, nothing merged yet
     }
     return popped;
@@ -262,7 +272,7 @@ class BasicBlockedOwner {
   static void publish(const Ctx& ctx, Balance& me) {
     const FreeTally f = ctx.frees();
     me.objects.store(me.died_objects - static_cast<std::int64_t>(f.objects), std::memory_order_relaxed);
-    me.bytes.store(me.died_bytes - static_cast<std::int64_t>(freed_bytes<S>(f)), std::memory_order_relaxed);
+    me.bytes.store(me.died_bytes - static_cast<std::int64_t>(freed_bytes<Timed>(f)), std::memory_order_relaxed);
   }
 
   // Dead but allocated now: every thread's balance, less the runtime's frees.
@@ -275,7 +285,7 @@ class BasicBlockedOwner {
     }
     const FreeTally runtime = census_->runtime_frees();
     objects -= static_cast<std::int64_t>(runtime.objects);
-    bytes -= static_cast<std::int64_t>(freed_bytes<S>(runtime));
+    bytes -= static_cast<std::int64_t>(freed_bytes<Timed>(runtime));
     me.peak_objects = std::max(me.peak_objects, objects);
     me.peak_bytes = std::max(me.peak_bytes, bytes);
   }
