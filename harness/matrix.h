@@ -62,7 +62,8 @@ using AllCombos = typename detail::Cross<AllStrategies, AllWorkloads>::type;
 // workload; and `cpython_ft`, the strategy the pyvm_* family and
 // blocked_owner are for, with all of them. So each strategy and each
 // workload runs under each sanitizer. Release builds compile it all; every
-// strategy x every pyvm_* program ran clean under TSan by hand (docs/pyvm.md).
+// strategy x every pyvm_* program at 1-4 threads ran clean under TSan when
+// the family was added (test_strategies --gtest_filter=*pyvm*, tsan preset).
 #if defined(RCBENCH_REDUCED_MATRIX)
 inline constexpr bool kReducedMatrix = true;
 #else
