@@ -219,5 +219,59 @@ TEST(CPythonFtPause, MergesRacingThreadsThatDetach) {
   }
 }
 
+// A pause merges an owner's object while the owner keeps counting it
+// locally: that is only safe because the owner is parked during the merge.
+// The owner takes and drops references to objects whose other reference a
+// dropper already queued to it; a third thread pauses as often as it can.
+// A merge racing an owner's local add loses it, and the object is freed
+// while still referenced (the tracker aborts, ASan reports a use after
+// free) or never freed (live count). The window is a few instructions wide:
+// a pauser that skipped the wait went unnoticed in three release runs, so
+// this is a stress test of the correct protocol more than a proof.
+TEST(CPythonFtPause, MergesOnlyWhileTheOwnerIsParked) {
+  using S = CPythonFt;
+  constexpr std::uint32_t kObjects = 32;
+  constexpr int kRounds = kThreadSanitizer ? 30 : 1'000;
+  constexpr int kPasses = 8;
+  typename S::Runtime rt;
+  std::vector<Object<S>*> objects(kObjects);
+  Turns made, dropped;
+  std::atomic<bool> done{false};
+  std::int64_t sum = 0;
+  auto owner = [&](typename S::Context& ctx) {
+    for (int r = 0; r < kRounds; ++r) {
+      for (std::uint32_t i = 0; i < kObjects; ++i) {
+        objects[i] = new_int<S>(ctx, i);
+        ctx.incref(objects[i]);  // the dropper's reference, counted locally
+        ctx.publish(objects[i]);
+      }
+      made.reach(r + 1);
+      dropped.await(r + 1, ctx);  // every object now has a queued reference
+      for (int pass = 0; pass < kPasses; ++pass)
+        for (Object<S>* o : objects) {
+          ctx.incref(hide(o));
+          sum += hide(o)->value.i;
+          ctx.decref(hide(o));
+          ctx.safepoint();
+        }
+      for (Object<S>* o : objects) ctx.decref(o);
+    }
+    done.store(true, std::memory_order_release);
+  };
+  auto dropper = [&](typename S::Context& ctx) {
+    for (int r = 0; r < kRounds; ++r) {
+      made.await(r + 1, ctx);
+      for (Object<S>* o : objects) ctx.decref(o);  // shared count 0: queued to the owner
+      dropped.reach(r + 1);
+    }
+  };
+  auto pauser = [&](typename S::Context& ctx) {
+    while (!done.load(std::memory_order_acquire)) ctx.collect();
+  };
+  const ThreadsResult r = run_threads<S>(rt, Launch::together, owner, dropper, pauser);
+  EXPECT_EQ(r.live, 0);
+  EXPECT_EQ(sum, std::int64_t{kRounds} * kPasses * (kObjects * (kObjects - 1) / 2));
+}
+
 }  // namespace
 }  // namespace rcb::test
