@@ -133,7 +133,6 @@ struct BasicBiased {
     [[nodiscard]] Counters counters() const {
       Counters c;  // the rest is counted per thread
       if constexpr (kCPython) {
-        std::lock_guard lock(immortal_mu_);
         c.raise_to(Counter::immortal_objects, immortal_.size());
         c.raise_to(Counter::deferred_objects, deferred_.peak());
       }
@@ -153,8 +152,7 @@ struct BasicBiased {
     // cpython_ft only.
     World world_;
     DeferredHeap<Obj> deferred_;
-    mutable std::mutex immortal_mu_;
-    std::vector<Obj*> immortal_;
+    PinnedList<Obj> immortal_;
     std::uint64_t objects_freed_ = 0;
 
     // CPython hashes thread ids into 251 buckets; a power of two does here
@@ -260,8 +258,7 @@ struct BasicBiased {
         o->rc.tid.store(kUnowned, std::memory_order_relaxed);
         o->rc.local.store(kImmortalLocal, std::memory_order_relaxed);
         o->rc.shared.store(0, std::memory_order_relaxed);
-        std::lock_guard lock(rt_->immortal_mu_);
-        rt_->immortal_.push_back(o);
+        rt_->immortal_.remember(o);
       } else {
         o->rc.shared.fetch_add(kDeferredBias << kShift, std::memory_order_relaxed);
         rt_->deferred_.remember(o);
@@ -499,7 +496,7 @@ void BasicBiased<Tuning>::Runtime::shutdown_cpython() {
   ctx.attach();
   while (ctx.collect() != 0) {
   }
-  objects_freed_ += free_pinned<BasicBiased>(*this, immortal_, Context::is_immortal, [](Obj* o) {
+  objects_freed_ += immortal_.template free_all<BasicBiased>(*this, Context::is_immortal, [](Obj* o) {
     o->rc.tid.store(kUnowned, std::memory_order_relaxed);
     o->rc.local.store(0, std::memory_order_relaxed);
     o->rc.shared.store(kOne | kMerged, std::memory_order_relaxed);

@@ -22,8 +22,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <mutex>
-#include <vector>
 
 #include "strategies/atomic_count.h"
 #include "strategies/cpython_facts.h"
@@ -60,26 +58,20 @@ struct BasicImmortal {
 
     [[nodiscard]] Counters counters() const {
       Counters c;
-      std::lock_guard lock(mu_);
       c.raise_to(Counter::immortal_objects, immortal_.size());
       return c;
     }
     void shutdown() {
-      objects_freed_ += free_pinned<BasicImmortal>(*this, immortal_, is_immortal, [](Obj* o) {
+      objects_freed_ += immortal_.template free_all<BasicImmortal>(*this, is_immortal, [](Obj* o) {
         o->rc.count.store(1, std::memory_order_relaxed);
       });
     }
     [[nodiscard]] std::uint64_t objects_freed() const { return objects_freed_; }
 
-    // Under a mutex: workloads declare at setup, but any thread may.
-    void remember(Obj* o) {
-      std::lock_guard lock(mu_);
-      immortal_.push_back(o);
-    }
+    void remember(Obj* o) { immortal_.remember(o); }
 
    private:
-    mutable std::mutex mu_;
-    std::vector<Obj*> immortal_;
+    PinnedList<Obj> immortal_;
     std::uint64_t objects_freed_ = 0;
   };
 

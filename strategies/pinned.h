@@ -4,7 +4,9 @@
 // remembers them and frees them itself once every context has detached,
 // so a run still ends with nothing live.
 
+#include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "strategies/object.h"
@@ -38,5 +40,31 @@ template <class S, class IsPinned, class Unpin>
   pinned.clear();
   return ctx.freed;
 }
+
+// The objects a workload declared immortal, remembered by the runtime
+// (immortal, cpython_ft). Under a mutex: workloads declare at setup, but
+// any thread may.
+template <class Obj>
+class PinnedList {
+ public:
+  void remember(Obj* o) {
+    std::lock_guard lock(mu_);
+    objects_.push_back(o);
+  }
+  [[nodiscard]] std::size_t size() const {
+    std::lock_guard lock(mu_);
+    return objects_.size();
+  }
+  // After every context detached: frees them all (free_pinned) and
+  // returns how many objects that freed.
+  template <class S, class IsPinned, class Unpin>
+  [[nodiscard]] std::uint64_t free_all(typename S::Runtime& rt, IsPinned is_pinned, Unpin unpin) {
+    return free_pinned<S>(rt, objects_, is_pinned, unpin);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Obj*> objects_;
+};
 
 }  // namespace rcb
