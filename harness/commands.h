@@ -32,7 +32,8 @@ class UsageError : public std::runtime_error {
 [[nodiscard]] std::vector<std::string> strategy_names();
 [[nodiscard]] std::vector<std::string> workload_names();
 
-int cmd_list();
+// `rcbench list`: strategies and workloads, or with --suites the named suites.
+int cmd_list(bool suites_only);
 int cmd_env(bool as_json);
 // `rcbench probe`: the hardware floor (harness/engine/probe.h), pinned by `placement`.
 int cmd_probe(const std::string& placement, bool as_json);

@@ -52,6 +52,7 @@
 #include "harness/results_file.h"
 #include "harness/selection.h"
 #include "harness/engine/team.h"
+#include "strategies/epoch_clock.h"
 
 extern char** environ;
 
@@ -224,10 +225,6 @@ struct Planned {
 
 }  // namespace
 
-// valgrind cannot run a sanitizer build, so such a build refuses the metric
-// and need not compile a counting child for every cell (that instantiation
-// was the largest compile of the sanitizer presets).
-inline constexpr bool kSanitizerBuild = sizeof(RCBENCH_SANITIZER_NAME) > 1;
 
 int cmd_count_instructions(const std::string& strategy, const std::string& workload, Size size, int iterations) {
   if (iterations < 1) throw UsageError("--iterations must be at least 1");
@@ -236,6 +233,8 @@ int cmd_count_instructions(const std::string& strategy, const std::string& workl
   if constexpr (kSanitizerBuild)
     throw UsageError("--metric instructions needs the release build: valgrind cannot run a " +
                      std::string(RCBENCH_SANITIZER_NAME) + "-sanitizer build");
+  // Epoch intervals measured in work, so the count repeats (strategies/epoch_clock.h).
+  EpochClock::count_work(true);
   for (const CellKernels& k : all_kernels())
     if (k.strategy == strategy && k.workload == workload) return k.count_instructions(size, iterations);
   return kExitUsage;
@@ -243,8 +242,10 @@ int cmd_count_instructions(const std::string& strategy, const std::string& workl
 
 int cmd_run_instructions(const RunOptions& opt_in) {
   RunOptions opt = opt_in;
-  const auto strategies = resolve(opt.strategies, strategy_names(), "strategy");
-  const auto workloads = resolve(opt.workloads, workload_names(), "workload");
+  // The gate counts every cell unless told otherwise, so "all" is the default here.
+  const Selection sel = select_cells(opt, "all", strategy_names(), workload_names());
+  const auto& strategies = sel.strategies;
+  const auto& workloads = sel.workloads;
   if (opt.repetitions < 1) throw UsageError("--repetitions must be at least 1");
   if (opt.iterations < 0) throw UsageError("--iterations must be at least 1");
   if (opt.iterations == 0) opt.iterations = default_counted_iterations(opt.size);
@@ -324,7 +325,8 @@ int cmd_run_instructions(const RunOptions& opt_in) {
       {"valgrind", version},
       {"counting_environment", counting_environment()},
       {"options",
-       {{"strategies", strategies},
+       {{"suite", sel.suite},
+        {"strategies", strategies},
         {"workloads", workloads},
         {"threads", {1}},
         {"size", std::string(to_string(opt.size))},

@@ -4,10 +4,9 @@
 // sits outside the timed region on purpose: a repetition calls one
 // std::function, which then runs a fully inlined Team<Uncounted<S>, W>.
 //
-// The timed and the counted instantiations are compiled in two translation
-// units (kernels_timed.cpp, kernels_counted.cpp), both built from the one
-// cross product in harness/matrix.h, so a 2-core machine builds them in
-// parallel.
+// Each strategy's cells are compiled in a translation unit of their own
+// (harness/strategy_kernels.h), so the units build in parallel and touching
+// one strategy recompiles one unit.
 
 #include <cstdint>
 #include <functional>
@@ -38,12 +37,18 @@ struct CellKernels {
       counted;
 };
 
+// valgrind cannot run a sanitizer build, so such a build refuses
+// --metric instructions and compiles no counting child for any cell (that
+// instantiation was the largest compile of the sanitizer presets).
+// RCBENCH_SANITIZER_NAME comes with rcbench_harness (harness/CMakeLists.txt).
+inline constexpr bool kSanitizerBuild = sizeof(RCBENCH_SANITIZER_NAME) > 1;
+
 // In registry order: strategies outer, workloads inner.
 [[nodiscard]] std::vector<CellKernels> all_kernels();
 
-namespace detail {
-void fill_timed_kernels(std::vector<CellKernels>& cells);    // kernels_timed.cpp
-void fill_counted_kernels(std::vector<CellKernels>& cells);  // kernels_counted.cpp
-}  // namespace detail
+// Appends strategy S's cells, workloads in registry order. Defined in
+// harness/strategy_kernels.h and instantiated once per strategy, in its unit.
+template <class S>
+void fill_strategy_kernels(std::vector<CellKernels>& cells);
 
 }  // namespace rcb

@@ -13,6 +13,7 @@
 #include "harness/commands.h"
 #include "harness/engine/topology.h"
 #include "harness/matrix.h"
+#include "harness/suites.h"
 #include "harness/summary_format.h"
 
 namespace {
@@ -118,7 +119,20 @@ void check_filter(const std::string& filter) {
 
 }  // namespace
 
-int cmd_list_impl() {
+int cmd_list_impl(bool suites_only) {
+  if (suites_only) {
+    for (const rcb::Suite& s : rcb::kSuites) {
+      std::printf("suite     %-14s %s\n", std::string(s.name).c_str(), std::string(s.question).c_str());
+      const auto names = [](std::span<const std::string_view> v) {
+        std::string out;
+        for (const auto n : v) out += (out.empty() ? "" : ",") + std::string(n);
+        return out.empty() ? std::string("all") : out;
+      };
+      std::printf("          %-14s strategies %s\n", "", names(s.strategies).c_str());
+      std::printf("          %-14s workloads  %s\n", "", names(s.workloads).c_str());
+    }
+    return rcb::kExitOk;
+  }
   for_each_type(rcb::AllStrategies{}, []<class S>() {
     std::printf("strategy  %-14s %s\n", std::string(S::info.name).c_str(), std::string(S::info.description).c_str());
   });
@@ -129,7 +143,7 @@ int cmd_list_impl() {
   return rcb::kExitOk;
 }
 
-int rcb::cmd_list() { return cmd_list_impl(); }
+int rcb::cmd_list(bool suites_only) { return cmd_list_impl(suites_only); }
 
 // The subcommands a user may name (the hidden _instructions is accepted too).
 constexpr std::string_view kSubcommands = "list, env, probe, run, compare";
@@ -149,7 +163,9 @@ int main(int argc, char** argv) {
     }
   }
 
-  app.add_subcommand("list", "print every strategy and workload, one per line, with a one-line description");
+  auto* list = app.add_subcommand("list", "print every strategy and workload, one per line, with a one-line description");
+  bool list_suites = false;
+  list->add_flag("--suites", list_suites, "print the named suites of `rcbench run --suite` and their cells instead");
 
   auto* env = app.add_subcommand("env", "print the topology, frequency-control state, calibration and warnings");
   bool env_json = false;
@@ -166,8 +182,15 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "run the strategy x workload x threads matrix and write JSON");
   rcb::RunOptions opt;
   std::string strategies, workloads, threads, size = "quick";
-  run->add_option("-s,--strategy", strategies, "comma-separated strategies (default: all; see `rcbench list`)");
-  run->add_option("-w,--workload", workloads, "comma-separated workloads (default: all)");
+  run->add_option("--suite", opt.suite,
+                  "a named set of cells (see `rcbench list --suites`): headline (the default), seeds, cpython, "
+                  "scalable, library, pyvm or all; --strategy, --workload and --filter narrow it");
+  run->add_option("-s,--strategy", strategies,
+                  "comma-separated strategies (see `rcbench list`); without --suite, exactly these (with every "
+                  "workload unless --workload says otherwise)");
+  run->add_option("-w,--workload", workloads,
+                  "comma-separated workloads; without --suite, exactly these (with every strategy unless "
+                  "--strategy says otherwise)");
   run->add_option("-t,--threads", threads, "comma-separated thread counts (default: 1 and every allowed CPU)");
   run->add_option("--size", size, "quick (the whole matrix in about a minute on 2 cores) or full")->capture_default_str();
   std::string scaling = "weak";
@@ -183,7 +206,9 @@ int main(int argc, char** argv) {
   run->add_option("--min-time", min_time, "seconds per repetition, > 0 (default: 0.05 quick, 0.5 full)");
   run->add_option("--precision", precision,
                   "wanted 95% confidence half-width of each median, in percent above 0 and below 100 (default: 2)");
-  run->add_option("--max-time", max_time, "seconds for the whole run, > 0 (default: the size's budget)");
+  run->add_option("--max-time", max_time,
+                  "seconds for the whole run, > 0 (default: what the selection needs, estimated before it starts; "
+                  "a --max-time below that estimate is refused, naming the time needed and the suites that fit)");
   run->add_option("--filter", opt.filter,
                   "run only benchmarks whose <workload>/<strategy>/threads:<n> matches this ECMAScript regex");
   run->add_flag("--list", opt.list_only, "print the benchmarks that would run, run nothing");
@@ -263,7 +288,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (app.got_subcommand("list")) return rcb::cmd_list();
+    if (app.got_subcommand("list")) return rcb::cmd_list(list_suites);
     if (app.got_subcommand("env")) return rcb::cmd_env(env_json);
     if (app.got_subcommand("probe")) return rcb::cmd_probe(probe_placement, probe_json);
     if (app.got_subcommand("compare")) {

@@ -1,4 +1,6 @@
-// `rcbench run`: expands the strategy x workload x threads matrix and
+// `rcbench run`: expands a suite (harness/suites.h), or the named strategies
+// and workloads, into cells at each thread count, estimates what they need
+// (a --max-time below that is refused), and
 // measures it in interleaved rounds until every benchmark's median is known
 // to the asked precision or the time budget ends, then writes Google
 // Benchmark's JSON schema with rcbench's context added (after every round,
@@ -6,8 +8,10 @@
 //
 // The order of events, and why:
 //   1. probe: the hardware floor, pinned as the run pins (engine/probe.h);
-//   2. a counted pass per cell: S itself, untimed, for the strategy counters
-//      and to size a repetition to --min-time (engine/measure.h);
+//   2. a counted pass per cell, just before its first repetition (so the
+//      first figures come within seconds): S itself, untimed, for the
+//      strategy counters and to size a repetition to --min-time
+//      (engine/measure.h);
 //   3. rounds: every unfinished cell runs one repetition of Uncounted<S>, in
 //      a fresh random order each round, so slow drift of the machine hits
 //      every strategy alike instead of biasing whichever ran last. A
@@ -115,6 +119,12 @@ Stats stats_of(const std::vector<double>& v) {
   return s;
 }
 
+std::string fmt_ns(double ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, ns < 10 ? "%.2f" : ns < 100 ? "%.1f" : "%.0f", ns);
+  return buf;
+}
+
 class Runner {
  public:
   Runner(const RunOptions& opt, WorkShare share, const Topology& topo, const Placement& placement,
@@ -124,19 +134,9 @@ class Runner {
 
   int run() {
     const auto deadline = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.max_time));
-    // 2. counted passes, which also size the repetitions.
-    for (auto& c : cells_) {
-      if (Interrupts::interrupted()) break;
-      status("counted pass " + c.cell.name);
-      c.counted = c.kernels->counted(c.cell.threads, opt_.size, opt_.min_time, binder(c.cell), share_);
-      if (!c.counted.error.empty()) {
-        fail(c, c.counted.error);
-        continue;
-      }
-      const double per = std::max(c.counted.seconds_per_iteration, 1e-7);
-      c.iterations = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(opt_.min_time / per)));
-    }
-    // 3. rounds.
+    // 2 and 3: rounds; a cell's counted pass runs just before its first
+    // repetition, so the first figures come seconds after the start instead
+    // of after every cell's counted pass.
     std::mt19937_64 rng(seed_);
     for (std::size_t round = 1; !Interrupts::interrupted(); ++round) {
       std::vector<CellRun*> todo;
@@ -156,9 +156,11 @@ class Runner {
       for (CellRun* c : todo) {
         do {
           if (Interrupts::interrupted() || Clock::now() >= deadline) break;
+          if (!counted_pass_done(*c)) break;
           status("round " + std::to_string(round) + ": " + c->cell.name);
           one_repetition(*c);
           if (!opt_.interleave) judge(*c);
+          checkpoint_every(std::chrono::seconds(5));
         } while (!opt_.interleave && !c->done);
       }
       for (CellRun* c : todo) judge(*c);
@@ -170,14 +172,25 @@ class Runner {
   }
 
   [[nodiscard]] nlohmann::json document() const;
-  // After each round: what finished so far, atomically (nothing for a stream).
-  void checkpoint() const { out_.checkpoint(document()); }
+  // After each round, and every few seconds within one: what finished so
+  // far, atomically (nothing for a stream).
+  void checkpoint() {
+    out_.checkpoint(document());
+    last_checkpoint_ = Clock::now();
+  }
   [[nodiscard]] const std::vector<CellRun>& cells() const { return cells_; }
   [[nodiscard]] const std::vector<std::string>& failures() const { return failures_; }
   [[nodiscard]] const std::vector<std::string>& warnings() const { return warnings_; }
   [[nodiscard]] std::size_t rounds() const { return rounds_; }
-  void set_probe_end(nlohmann::json probe, double plain_pair_moved) {
-    context_["probe_end"] = std::move(probe);
+  // The floor measured again at the end, against the start's.
+  void probe_again(nlohmann::json end) {
+    double plain_pair_moved = 0;
+    if (context_.contains("probe")) {
+      const double before = context_["probe"]["plain_pair_ns"].get<double>();
+      const double after = end["plain_pair_ns"].get<double>();
+      if (before > 0) plain_pair_moved = after / before - 1;
+    }
+    context_["probe_end"] = std::move(end);
     context_["probe_plain_pair_moved"] = plain_pair_moved;
     if (std::abs(plain_pair_moved) > 0.05)
       warn("the machine's plain incref+decref pair took " + std::to_string(static_cast<int>(std::lround(100 * plain_pair_moved))) +
@@ -186,6 +199,27 @@ class Runner {
   }
 
  private:
+  // The cell's counted pass (S itself, untimed): the strategy counters, and
+  // how many iterations fill --min-time. Run once, before its first
+  // repetition; false when it failed (the cell is then done, with the error).
+  bool counted_pass_done(CellRun& c) {
+    if (c.counted.iterations > 0) return true;
+    if (!c.error.empty()) return false;
+    status("counted pass " + c.cell.name);
+    c.counted = c.kernels->counted(c.cell.threads, opt_.size, opt_.min_time, binder(c.cell), share_);
+    if (!c.counted.error.empty()) {
+      fail(c, c.counted.error);
+      return false;
+    }
+    const double per = std::max(c.counted.seconds_per_iteration, 1e-7);
+    c.iterations = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(opt_.min_time / per)));
+    return true;
+  }
+
+  void checkpoint_every(Clock::duration period) {
+    if (Clock::now() - last_checkpoint_ >= period) checkpoint();
+  }
+
   std::function<int(std::uint32_t)> binder(const Cell& cell) {
     return [this, cpus = cell.cpus](std::uint32_t tid) -> int {
       const int cpu = cpus[tid];
@@ -245,6 +279,7 @@ class Runner {
     }
     if (s.counted) ++c.clean;
     ++repetitions_done_;
+    latest_ = c.cell.name + " " + fmt_ns(s.rep.ns_per_item()) + " ns/item";
     c.samples.push_back(std::move(s));
   }
 
@@ -277,9 +312,10 @@ class Runner {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
     std::size_t done = 0;
     for (const auto& c : cells_) done += c.done;
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "[%zu/%zu done, %zu reps, %.0fs of %.0fs] %s", done, cells_.size(),
-                  repetitions_done_, elapsed, opt_.max_time, what.c_str());
+    char buf[384];
+    std::snprintf(buf, sizeof buf, "[%zu/%zu done, %zu reps, %.0fs of %.0fs] %s%s%s", done, cells_.size(),
+                  repetitions_done_, elapsed, opt_.max_time, what.c_str(), latest_.empty() ? "" : " | last: ",
+                  latest_.c_str());
     if (tty_) {
       std::fprintf(stderr, "\r\033[K%s", buf);
       std::fflush(stderr);
@@ -308,6 +344,8 @@ class Runner {
   bool budget_ran_out_ = false;
   std::vector<std::string> failures_, warnings_;
   std::string last_round_line_;
+  std::string latest_;  // the last repetition's figure, for the status line
+  Clock::time_point last_checkpoint_ = Clock::now();
   std::map<int, std::pair<Clock::time_point, Calibration>> calibrations_;  // per CPU: when, what
 };
 
@@ -623,29 +661,8 @@ static std::vector<std::string> strong_scaling_workloads(const std::vector<std::
   return kept;
 }
 
-int cmd_run(const RunOptions& opt_in) {
-  RunOptions opt = opt_in;
-  std::ostream& msg = messages_stream(opt.out);
-  Topology topo;
-  const Placement placement = parse_placement(opt.placement);
-  const auto strategies = resolve(opt.strategies, strategy_names(), "strategy");
-  auto workloads = resolve(opt.workloads, workload_names(), "workload");
-  if (opt.repetitions < 1) throw UsageError("--repetitions must be at least 1");
-  if (!(opt.min_time >= 0) || !std::isfinite(opt.min_time)) throw UsageError("--min-time must be a positive number of seconds");
-  if (opt.min_time == 0) opt.min_time = default_min_time(opt.size);
-  if (!(opt.max_time >= 0) || !std::isfinite(opt.max_time)) throw UsageError("--max-time must be a positive number of seconds");
-  if (opt.max_time == 0) opt.max_time = default_max_time(opt.size);
-  if (!(opt.precision > 0 && opt.precision < 1)) throw UsageError("--precision must be between 0 and 100 percent");
-  opt.max_repetitions = std::max(opt.max_repetitions, opt.repetitions);
-  std::optional<std::regex> filter;
-  if (!opt.filter.empty()) {
-    try {
-      filter.emplace(opt.filter, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      throw UsageError("bad --filter '" + opt.filter + "': " + e.what());
-    }
-  }
-
+// --threads, or 1 and every allowed CPU; checked against the placement.
+static void choose_threads(RunOptions& opt, const Topology& topo, const Placement& placement, std::size_t places) {
   const auto pus = static_cast<std::uint32_t>(topo.pu_count());
   if (opt.threads.empty()) {
     opt.threads = {1};
@@ -656,7 +673,6 @@ int cmd_run(const RunOptions& opt_in) {
     if (t == 0) throw UsageError("bad thread count 0 (valid: positive integers such as 1,2,4)");
     max_threads = std::max(max_threads, t);
   }
-  const std::size_t places = placement.kind == Placement::Kind::list ? placement.cpus.size() : pus;
   if (placement.kind == Placement::Kind::list) {
     for (int c : placement.cpus)
       if (std::find(topo.allowed_pus().begin(), topo.allowed_pus().end(), c) == topo.allowed_pus().end())
@@ -668,67 +684,145 @@ int cmd_run(const RunOptions& opt_in) {
                      " CPU(s) available to the placement (allowed cpuset " +
                      topo.summary()["allowed_cpuset"].get<std::string>() +
                      "); pass --oversubscribe to run more threads than CPUs");
-  const WorkShare share = work_share(opt);
+}
 
-  // The cells, in registry order; combinations that cannot run are noted.
-  static const std::vector<CellKernels> kernels = all_kernels();
+// Defaults filled in and every option checked, before anything runs.
+static RunOptions checked_options(const RunOptions& opt_in) {
+  RunOptions opt = opt_in;
+  if (opt.repetitions < 1) throw UsageError("--repetitions must be at least 1");
+  if (!(opt.min_time >= 0) || !std::isfinite(opt.min_time)) throw UsageError("--min-time must be a positive number of seconds");
+  if (opt.min_time == 0) opt.min_time = default_min_time(opt.size);
+  if (!(opt.max_time >= 0) || !std::isfinite(opt.max_time)) throw UsageError("--max-time must be a positive number of seconds");
+  if (!(opt.precision > 0 && opt.precision < 1)) throw UsageError("--precision must be between 0 and 100 percent");
+  opt.max_repetitions = std::max(opt.max_repetitions, opt.repetitions);
+  return opt;
+}
+
+// The cells of a selection, in registry order, each thread count; the
+// combinations that cannot run are noted.
+struct Expansion {
   std::vector<CellRun> cells;
   std::vector<std::string> notes;
+};
+
+static Expansion expand_cells(const Selection& sel, const RunOptions& opt, const WorkShare& share,
+                              const std::vector<CellKernels>& kernels, const Topology& topo,
+                              const Placement& placement, std::size_t places) {
+  Expansion e;
+  std::optional<std::regex> filter;
+  if (!opt.filter.empty()) {
+    try {
+      filter.emplace(opt.filter, std::regex::ECMAScript);
+    } catch (const std::regex_error& err) {
+      throw UsageError("bad --filter '" + opt.filter + "': " + err.what());
+    }
+  }
+  std::vector<std::string> workloads = sel.workloads;
   if (share.scaling == Scaling::strong)
-    workloads = strong_scaling_workloads(workloads, kernels, !opt.workloads.empty(), notes);
+    workloads = strong_scaling_workloads(workloads, kernels, !opt.workloads.empty(), e.notes);
   if constexpr (kReducedMatrix) {
-    for (const auto& st : strategies)
+    for (const auto& st : sel.strategies)
       for (const auto& wl : workloads)
         if (std::none_of(kernels.begin(), kernels.end(),
                          [&](const CellKernels& k) { return k.strategy == st && k.workload == wl; }))
-          notes.push_back("skipped " + wl + "/" + st + ": this sanitizer build compiles a reduced strategy x "
-                          "workload product (harness/matrix.h); the release build has every cell");
+          e.notes.push_back("skipped " + wl + "/" + st + ": this sanitizer build compiles a reduced strategy x "
+                            "workload product (harness/cells.h); the release build has every cell");
   }
   for (const CellKernels& k : kernels) {
-    if (!contains(strategies, k.strategy) || !contains(workloads, k.workload)) continue;
+    if (!contains(sel.strategies, k.strategy) || !contains(workloads, k.workload)) continue;
     for (const auto t : opt.threads) {
       const std::string name = cell_name(k.workload, k.strategy, t);
       if (filter && !std::regex_search(name, *filter)) continue;
       if (!k.multi_threaded && t > 1) {
-        notes.push_back("skipped " + name + ": " + k.strategy + " is single-threaded (it runs at 1 thread only)");
+        e.notes.push_back("skipped " + name + ": " + k.strategy + " is single-threaded (it runs at 1 thread only)");
         continue;
       }
       if (const ThreadSupport ts = k.supports(t); !ts.ok) {
-        notes.push_back("skipped " + name + ": " + std::string(ts.why));
+        e.notes.push_back("skipped " + name + ": " + std::string(ts.why));
         continue;
       }
       CellRun c;
       c.cell = Cell{name, k.strategy, k.workload, t, topo.assign(placement, t), t > places};
       c.kernels = &k;
-      cells.push_back(std::move(c));
+      e.cells.push_back(std::move(c));
     }
   }
-  if (opt.list_only) {
-    for (const auto& c : cells) std::cout << c.cell.name << "\n";
-    return kExitOk;
+  return e;
+}
+
+// What a selection needs, before it starts: every cell's counted pass and
+// --repetitions clean repetitions. A repetition runs at least --min-time of
+// timed iterations, plus one untimed warm-up iteration, the workload's setup
+// and teardown, and its share of the clock calibrations; kRepetitionWall
+// says how long that is per second of --min-time, as measured on 2-core
+// VMs (docs/measurement.md). fork_cow's repetitions are whole child
+// processes and cost several times that.
+static double estimate_seconds(const std::vector<CellRun>& cells, const RunOptions& opt) {
+  constexpr double kRepetitionWall = 2.0;   // wall s per --min-time s of one repetition
+  constexpr double kCountedPassWall = 1.5;  // the counted pass: at least two iterations, then --min-time
+  constexpr double kForkWall = 4.0;         // a forked child per thread and iteration
+  constexpr double kProbes = 4.0;           // the hardware floor, at the start and the end
+  double total = kProbes;
+  for (const CellRun& c : cells) {
+    const double forks = c.kernels->forks_processes ? kForkWall : 1.0;
+    total += forks * opt.min_time * (kCountedPassWall + kRepetitionWall * opt.repetitions);
   }
-  if (cells.empty())
-    throw UsageError("nothing to run: " + (notes.empty() ? std::string("empty selection") : join(notes, "; ")));
+  return total;
+}
 
-  if (const std::string err = check_writable(opt.out); !err.empty()) throw UsageError(err);
+static std::string seconds_text(double s) {
+  return s < 120 ? std::to_string(static_cast<long>(std::ceil(s))) + " s"
+                 : std::to_string(static_cast<long>(std::ceil(s / 60))) + " min";
+}
 
-  // Frequency: take control where we may, and always give it back.
-  std::set<int> used_cpus;
-  for (const auto& c : cells) used_cpus.insert(c.cell.cpus.begin(), c.cell.cpus.end());
-  FrequencyControl freq;
-  freq.inspect({used_cpus.begin(), used_cpus.end()});
-  if (opt.freq_control) freq.apply();
+// The suites that fit `budget` with the same options: named when the asked
+// selection does not fit, so the user has something to run instead.
+static std::string suites_that_fit(const RunOptions& opt, double budget, const WorkShare& share,
+                                   const std::vector<CellKernels>& kernels, const Topology& topo,
+                                   const Placement& placement, std::size_t places) {
+  std::vector<std::string> fit;
+  for (const Suite& suite : kSuites) {
+    RunOptions as_suite = opt;
+    as_suite.suite = std::string(suite.name);
+    as_suite.strategies.clear();
+    as_suite.workloads.clear();
+    as_suite.filter.clear();
+    const Selection sel = select_cells(as_suite, kDefaultSuite, strategy_names(), workload_names());
+    const Expansion e = expand_cells(sel, as_suite, share, kernels, topo, placement, places);
+    const double need = estimate_seconds(e.cells, as_suite);
+    if (!e.cells.empty() && need <= budget) fit.push_back(std::string(suite.name) + " (" + seconds_text(need) + ")");
+  }
+  return fit.empty() ? "none at these options" : join(fit);
+}
 
-  Interrupts::catch_interrupts();
+// --max-time: the estimate with room for cells still short of their
+// precision, or the user's figure, which must cover the estimate: a budget
+// that cannot give every cell --repetitions samples would quietly produce
+// numbers without intervals.
+static double choose_budget(const RunOptions& opt, double need, std::size_t cells,
+                            const std::function<std::string(double)>& fitting) {
+  constexpr double kPrecisionRoom = 1.5;  // what the rounds past the minimum get
+  if (opt.max_time == 0) return std::max(30.0, kPrecisionRoom * need);
+  if (opt.max_time >= need) return opt.max_time;
+  throw UsageError("--max-time " + seconds_text(opt.max_time) + " is too short: these " + std::to_string(cells) +
+                   " benchmarks need about " + seconds_text(need) + " for " + std::to_string(opt.repetitions) +
+                   " clean repetitions each; give --max-time " + std::to_string(static_cast<long>(std::ceil(need))) +
+                   " or more (or leave it out), narrow with --strategy/--workload/--filter, or run a suite "
+                   "that fits: " + fitting(opt.max_time));
+}
 
+static nlohmann::json run_context(const Topology& topo, const FrequencyControl& freq, const RunOptions& opt,
+                                  const WorkShare& share, const Selection& sel, const Placement& placement,
+                                  double estimate, const std::vector<std::string>& notes) {
   nlohmann::json context = environment_json(topo, freq);
   context["schema"] = "rcbench/2";
   context["metric"] = "time";
   context["scaling"] = std::string(to_string(share.scaling));
   if (share.scaling == Scaling::strong) context["strong_units"] = share.strong_units;
   context["build"] = build_info();
-  context["options"] = {{"strategies", strategies},
-                        {"workloads", workloads},
+  context["options"] = {{"suite", sel.suite},
+                        {"strategies", sel.strategies},
+                        {"workloads", sel.workloads},
                         {"threads", opt.threads},
                         {"size", std::string(to_string(opt.size))},
                         {"scaling", std::string(to_string(share.scaling))},
@@ -736,6 +830,7 @@ int cmd_run(const RunOptions& opt_in) {
                         {"max_repetitions", opt.max_repetitions},
                         {"precision", opt.precision},
                         {"max_time_s", opt.max_time},
+                        {"estimated_time_s", estimate},
                         {"min_time_s", opt.min_time},
                         {"filter", opt.filter},
                         {"time_counted", opt.time_counted},
@@ -781,38 +876,32 @@ int cmd_run(const RunOptions& opt_in) {
                                       {"meaning", std::string(ci.meaning)}};
   context["strategy_counters"] = counters;
   context["notes"] = notes;
-  if (opt.wait_quiet > 0) (void)wait_for_quiet(opt.wait_quiet, msg);
-  context["quiet"] = quietness_json();
-  if (!context["quiet"].value("quiet", true))
-    msg << "warning: the machine is not quiet (load average " << context["quiet"]["load_average_1min"]
-        << " with " << context["quiet"]["cpus"] << " CPU(s)): other work will disturb repetitions\n";
+  return context;
+}
 
-  msg << "rcbench run: " << cells.size() << " benchmark(s), size " << to_string(opt.size) << ", >= "
-      << opt.repetitions << " repetitions of >= " << opt.min_time << " s until +-" << 100 * opt.precision
-      << "% (95% CI) or " << opt.max_time << " s, placement " << placement.describe();
-  if (strong) msg << ", strong scaling: " << share.strong_units << " units of work per iteration at every thread count";
+static void print_plan(std::ostream& msg, const RunOptions& opt, const WorkShare& share, const Selection& sel,
+                       const Placement& placement, std::size_t cells, double estimate,
+                       const FrequencyControl& freq, const std::vector<std::string>& notes) {
+  msg << "rcbench run: " << (sel.suite == "custom" ? std::string("the named cells") : "suite " + sel.suite) << ", "
+      << cells << " benchmark(s), size " << to_string(opt.size) << ", >= " << opt.repetitions << " repetitions of >= "
+      << opt.min_time << " s until +-" << 100 * opt.precision << "% (95% CI); needs about " << seconds_text(estimate)
+      << ", budget " << seconds_text(opt.max_time) << ", placement " << placement.describe();
+  if (share.scaling == Scaling::strong)
+    msg << ", strong scaling: " << share.strong_units << " units of work per iteration at every thread count";
   msg << " -> " << opt.out << "\n";
   for (const auto& w : freq.warnings()) msg << "note: " << w << "\n";
   for (const auto& n : notes) msg << "note: " << n << "\n";
   msg << std::flush;
+}
 
-  // 1. the hardware floor, pinned as the run's threads are.
-  if (!Interrupts::interrupted()) context["probe"] = run_probe(topo, probe_cpus(topo, placement)).to_json();
-
-  const ResultsOutput out(opt.out);
-  Runner runner(opt, share, topo, placement, std::move(cells), context, out);
-  int status = runner.run();
-  // The floor again, at the end: a machine that got slower or faster during
-  // the run (a busy neighbour on the same physical core changes the plain
-  // pair without changing the clock) shows here, not in any repetition.
-  std::optional<double> floor_moved;
-  if (!Interrupts::interrupted() && context.contains("probe")) {
-    const nlohmann::json end = run_probe(topo, probe_cpus(topo, placement)).to_json();
-    const double before = context["probe"]["plain_pair_ns"].get<double>();
-    const double after = end["plain_pair_ns"].get<double>();
-    if (before > 0) floor_moved = after / before - 1;
-    runner.set_probe_end(end, floor_moved.value_or(0));
-  }
+// After the rounds: the floor again, the results file, the summary.
+static int finish_run(std::ostream& msg, Runner& runner, const RunOptions& opt, const Topology& topo,
+                      const Placement& placement, bool probed, FrequencyControl& freq, const ResultsOutput& out,
+                      int status) {
+  // A machine that got slower or faster during the run (a busy neighbour on
+  // the same physical core changes the plain pair without changing the
+  // clock) shows here, not in any repetition.
+  if (!Interrupts::interrupted() && probed) runner.probe_again(run_probe(topo, probe_cpus(topo, placement)).to_json());
   freq.restore();
   // The frequency state now says "restored".
   nlohmann::json doc = runner.document();
@@ -832,6 +921,58 @@ int cmd_run(const RunOptions& opt_in) {
   }
   msg << "wrote " << out.describe() << " (" << written << " benchmarks, " << runner.rounds() << " rounds)\n";
   return runner.failures().empty() ? kExitOk : kExitFailed;
+}
+
+int cmd_run(const RunOptions& opt_in) {
+  RunOptions opt = checked_options(opt_in);
+  std::ostream& msg = messages_stream(opt.out);
+  Topology topo;
+  const Placement placement = parse_placement(opt.placement);
+  const Selection sel = select_cells(opt, kDefaultSuite, strategy_names(), workload_names());
+  const std::size_t places = placement.kind == Placement::Kind::list ? placement.cpus.size() : topo.pu_count();
+  choose_threads(opt, topo, placement, places);
+  const WorkShare share = work_share(opt);
+
+  static const std::vector<CellKernels> kernels = all_kernels();
+  Expansion plan = expand_cells(sel, opt, share, kernels, topo, placement, places);
+  if (opt.list_only) {
+    for (const auto& c : plan.cells) std::cout << c.cell.name << "\n";
+    return kExitOk;
+  }
+  if (plan.cells.empty())
+    throw UsageError("nothing to run: " + (plan.notes.empty() ? std::string("empty selection") : join(plan.notes, "; ")));
+  const double estimate = estimate_seconds(plan.cells, opt);
+  opt.max_time = choose_budget(opt, estimate, plan.cells.size(), [&](double budget) {
+    return suites_that_fit(opt, budget, share, kernels, topo, placement, places);
+  });
+
+  if (const std::string err = check_writable(opt.out); !err.empty()) throw UsageError(err);
+
+  // Frequency: take control where we may, and always give it back.
+  std::set<int> used_cpus;
+  for (const auto& c : plan.cells) used_cpus.insert(c.cell.cpus.begin(), c.cell.cpus.end());
+  FrequencyControl freq;
+  freq.inspect({used_cpus.begin(), used_cpus.end()});
+  if (opt.freq_control) freq.apply();
+
+  Interrupts::catch_interrupts();
+
+  nlohmann::json context = run_context(topo, freq, opt, share, sel, placement, estimate, plan.notes);
+  if (opt.wait_quiet > 0) (void)wait_for_quiet(opt.wait_quiet, msg);
+  context["quiet"] = quietness_json();
+  if (!context["quiet"].value("quiet", true))
+    msg << "warning: the machine is not quiet (load average " << context["quiet"]["load_average_1min"]
+        << " with " << context["quiet"]["cpus"] << " CPU(s)): other work will disturb repetitions\n";
+  print_plan(msg, opt, share, sel, placement, plan.cells.size(), estimate, freq, plan.notes);
+
+  // 1. the hardware floor, pinned as the run's threads are.
+  const bool probed = !Interrupts::interrupted();
+  if (probed) context["probe"] = run_probe(topo, probe_cpus(topo, placement)).to_json();
+
+  const ResultsOutput out(opt.out);
+  Runner runner(opt, share, topo, placement, std::move(plan.cells), context, out);
+  const int status = runner.run();
+  return finish_run(msg, runner, opt, topo, placement, probed, freq, out, status);
 }
 
 }  // namespace rcb

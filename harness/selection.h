@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness/commands.h"
+#include "harness/suites.h"
 
 namespace rcb {
 
@@ -32,6 +33,52 @@ namespace rcb {
     if (!contains(out, a)) out.push_back(a);
   }
   return out;
+}
+
+// What a run selects, before thread counts and --filter.
+struct Selection {
+  std::string suite;  // a suite's name, or "custom": exactly the named strategies and workloads
+  std::vector<std::string> strategies, workloads;
+};
+
+// --suite NAME: the suite's cells, which --strategy and --workload narrow
+// (naming one outside the suite is an error, not a silent empty run).
+// Without --suite, named strategies or workloads select exactly those
+// ("custom"), and naming neither runs `default_suite`.
+[[nodiscard]] inline Selection select_cells(const RunOptions& opt, std::string_view default_suite,
+                                            const std::vector<std::string>& all_strategies,
+                                            const std::vector<std::string>& all_workloads) {
+  Selection sel;
+  if (opt.suite.empty() && (!opt.strategies.empty() || !opt.workloads.empty())) {
+    sel.suite = "custom";
+    sel.strategies = resolve(opt.strategies, all_strategies, "strategy");
+    sel.workloads = resolve(opt.workloads, all_workloads, "workload");
+    return sel;
+  }
+  const std::string name = opt.suite.empty() ? std::string(default_suite) : opt.suite;
+  const Suite* suite = find_suite(name);
+  if (!suite) {
+    std::vector<std::string> names;
+    for (const Suite& s : kSuites) names.emplace_back(s.name);
+    throw UsageError("unknown suite '" + name + "' (valid: " + join(names) + "; see rcbench list --suites)");
+  }
+  sel.suite = name;
+  const auto members = [](std::span<const std::string_view> listed, const std::vector<std::string>& all) {
+    return listed.empty() ? all : std::vector<std::string>(listed.begin(), listed.end());
+  };
+  const auto narrow = [&](const std::vector<std::string>& asked, const std::vector<std::string>& in_suite,
+                          const std::vector<std::string>& all, const char* what) {
+    const auto named = resolve(asked, all, what);  // unknown names fail as ever
+    if (asked.empty()) return in_suite;
+    for (const auto& n : named)
+      if (!contains(in_suite, n))
+        throw UsageError(std::string(what) + " '" + n + "' is not in suite '" + name + "' (its " + what +
+                         " list: " + join(in_suite) + "); leave out --suite to name any");
+    return named;
+  };
+  sel.strategies = narrow(opt.strategies, members(suite->strategies, all_strategies), all_strategies, "strategy");
+  sel.workloads = narrow(opt.workloads, members(suite->workloads, all_workloads), all_workloads, "workload");
+  return sel;
 }
 
 // The name contract of every results file: <workload>/<strategy>/threads:<n>.

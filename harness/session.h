@@ -28,8 +28,9 @@ enum class Metric : std::uint8_t { time, instructions };
 
 struct RunOptions {
   Metric metric = Metric::time;
-  std::vector<std::string> strategies;  // empty: all
-  std::vector<std::string> workloads;   // empty: all
+  std::string suite;                    // --suite: empty = headline, unless strategies or workloads are named
+  std::vector<std::string> strategies;  // with a suite: narrows it; without: exactly these (empty: all)
+  std::vector<std::string> workloads;   // likewise
   std::vector<std::uint32_t> threads;   // empty: 1 and every allowed PU
   Size size = Size::quick;
   // Weak: each thread does the full per-thread work, as CPython's
@@ -41,7 +42,7 @@ struct RunOptions {
   int repetitions = 6;           // the least per benchmark (6: the fewest with a distribution-free 95% CI)
   int max_repetitions = 60;      // the most per benchmark
   double precision = 0.02;       // --precision: wanted CI half-width, relative to the median
-  double max_time = 0.0;         // --max-time: seconds for the whole run; 0: the size's default
+  double max_time = 0.0;         // --max-time: seconds for the whole run; 0: what the selection needs
   double min_time = 0.0;  // seconds per repetition; 0: the size's default
   std::string out = "rcbench.json";  // "-": the JSON goes to stdout, everything else to stderr
   std::string filter;            // --filter: ECMAScript regex searched in <workload>/<strategy>/threads:<n>

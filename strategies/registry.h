@@ -1,7 +1,13 @@
 #pragma once
 // The one list of strategies. Adding a strategy is one header and one line
 // here; the benchmark matrix and the typed tests are built from this list.
+//
+// Each line names the strategy's type and, in its comment, the header that
+// defines it: harness/CMakeLists.txt reads these lines to compile each
+// strategy's cells in a translation unit of its own, which includes that
+// header alone (so touching one strategy recompiles one unit).
 
+#include "harness/type_list.h"
 #include "strategies/atomic.h"
 #include "strategies/biased.h"
 #include "strategies/boost_intrusive.h"
@@ -20,25 +26,23 @@
 
 namespace rcb {
 
-template <class... Ts>
-struct TypeList {};
-
 using AllStrategies = TypeList<
-    Plain,
-    Gil,
-    Atomic,
-    Buffered,
-    Biased,
-    Frozen,
-    Remote,
-    RemotePadded,
-    Immortal,
-    Deferred,
-    CPythonFt,
-    Sticky,
-    Sharded,
-    RefCache,
-    Libstdcxx,
-    BoostIntrusive>;
+    Plain,          // strategies/plain.h
+    Gil,            // strategies/gil.h
+    Atomic,         // strategies/atomic.h
+    Buffered,       // strategies/buffered.h
+    Biased,         // strategies/biased.h
+    Frozen,         // strategies/frozen.h
+    Remote,         // strategies/remote.h
+    RemotePadded,   // strategies/remote.h
+    Immortal,       // strategies/immortal.h
+    Deferred,       // strategies/deferred.h
+    CPythonFt,      // strategies/cpython_ft.h
+    Sticky,         // strategies/sticky.h
+    Sharded,        // strategies/sharded.h
+    RefCache,       // strategies/refcache.h
+    Libstdcxx,      // strategies/libstdcxx.h
+    BoostIntrusive  // strategies/boost_intrusive.h
+    >;
 
 }  // namespace rcb

@@ -89,6 +89,23 @@ check unwritable 2 "$rcbench" run --out /proc/rcbench-cannot-write/x.json
 expect_text unwritable "cannot write"
 expect_no_file unwritable-leftover "$tmp/a.json"
 
+# Suites: listed, the default, narrowed, and a budget too short for them.
+check list-suites 0 "$rcbench" list --suites
+expect_text list-suites '^suite +headline '
+expect_text list-suites '^suite +all '
+refuse unknown-suite "unknown suite 'nosuch' \(valid: headline, seeds, " --suite nosuch
+refuse suite-narrowed-outside "strategy 'gil' is not in suite 'headline'" --suite headline --strategy gil
+check default-suite 0 "$rcbench" run --list --threads 1 --out "$tmp/a.json"
+expect_text default-suite '^hot_object/cpython_ft/threads:1$'
+if grep -q '/gil/' "$tmp/out"; then echo "FAIL default-suite: gil is not in headline"; fails=$((fails + 1)); fi
+check suite-narrowed 0 "$rcbench" run --list --suite seeds --workload fork_cow --threads 1 --out "$tmp/a.json"
+expect_text suite-narrowed '^fork_cow/gil/threads:1$'
+check named-cells-exactly 0 "$rcbench" run --list --strategy gil --workload fib --threads 1 --out "$tmp/a.json"
+if [[ $(cat "$tmp/out") == "fib/gil/threads:1" ]]; then passes=$((passes + 1)); else
+  echo "FAIL named-cells-exactly: wanted fib/gil/threads:1 alone"; cat "$tmp/out"; fails=$((fails + 1)); fi
+refuse budget-too-short "--max-time 1 s is too short: these [0-9]+ benchmarks need about .*a suite that fits: " \
+  --suite all --max-time 1
+
 check version 0 "$rcbench" --version
 expect_text version '^rcbench [0-9][^ ]*, commit ([0-9a-f]{12}|unknown)'
 check unknown-subcommand 2 "$rcbench" frob

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -20,12 +21,68 @@
 #include "harness/engine/topology.h"
 #include "harness/environment.h"
 #include "harness/results_file.h"
+#include "harness/selection.h"
 #include "harness/summary_format.h"
 
 namespace rcb {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Every name a suite lists is a strategy or workload of the registries, and
+// every strategy and workload is in some suite besides `all`.
+TEST(Suites, NameOnlyRegisteredCellsAndLeaveNoneOut) {
+  const std::vector<std::string> strategies = strategy_names(), workloads = workload_names();
+  std::set<std::string> strategies_seen, workloads_seen;
+  for (const Suite& suite : kSuites) {
+    const bool all = suite.strategies.empty() && suite.workloads.empty();
+    for (const auto n : suite.strategies) {
+      EXPECT_TRUE(contains(strategies, n)) << suite.name << " lists an unknown strategy " << n;
+      if (!all) strategies_seen.emplace(n);
+    }
+    for (const auto n : suite.workloads) {
+      EXPECT_TRUE(contains(workloads, n)) << suite.name << " lists an unknown workload " << n;
+      if (!all) workloads_seen.emplace(n);
+    }
+  }
+  for (const auto& s : strategies) EXPECT_TRUE(strategies_seen.count(s)) << s << " is in no suite but all";
+  for (const auto& w : workloads) EXPECT_TRUE(workloads_seen.count(w)) << w << " is in no suite but all";
+  EXPECT_NE(find_suite(kDefaultSuite), nullptr);
+}
+
+TEST(Suites, SelectionFollowsSuiteThenNarrowsOrNamesExactly) {
+  const std::vector<std::string> strategies = strategy_names(), workloads = workload_names();
+  RunOptions opt;
+  Selection sel = select_cells(opt, kDefaultSuite, strategies, workloads);
+  EXPECT_EQ(sel.suite, "headline");
+  EXPECT_EQ(sel.strategies.size(), find_suite("headline")->strategies.size());
+
+  opt.suite = "all";
+  sel = select_cells(opt, kDefaultSuite, strategies, workloads);
+  EXPECT_EQ(sel.strategies, strategies);
+  EXPECT_EQ(sel.workloads, workloads);
+
+  opt.suite = "seeds";
+  opt.workloads = {"fib"};
+  sel = select_cells(opt, kDefaultSuite, strategies, workloads);
+  EXPECT_EQ(sel.workloads, std::vector<std::string>{"fib"});
+  EXPECT_TRUE(contains(sel.strategies, "gil"));
+
+  opt.workloads = {"pyvm_fib"};  // not a seed workload
+  EXPECT_THROW((void)select_cells(opt, kDefaultSuite, strategies, workloads), UsageError);
+
+  opt.suite.clear();  // named cells, no suite: exactly those
+  opt.strategies = {"gil"};
+  sel = select_cells(opt, kDefaultSuite, strategies, workloads);
+  EXPECT_EQ(sel.suite, "custom");
+  EXPECT_EQ(sel.strategies, std::vector<std::string>{"gil"});
+  EXPECT_EQ(sel.workloads, std::vector<std::string>{"pyvm_fib"});
+
+  opt.strategies.clear();
+  opt.workloads.clear();
+  opt.suite = "nosuch";
+  EXPECT_THROW((void)select_cells(opt, kDefaultSuite, strategies, workloads), UsageError);
+}
 
 class FakeSysfs : public ::testing::Test {
  protected:
