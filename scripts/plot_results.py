@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns rcbench results files into PNG plots and a one-page report.md.
+"""Turns rcbench results files into PNG plots, report.md and a self-contained report.html.
 
     scripts/plot results.json [more.json ...] [-o OUT_DIR] [--strategies A,B] [--families F,G]
     scripts/plot BASE.json NEW.json [-o OUT_DIR]
@@ -7,24 +7,30 @@
 Run it through scripts/plot, which finds a Python that has matplotlib: Debian's python3-matplotlib
 lands in /usr/bin/python3, which is often not the python3 on PATH.
 
+The report opens with an overview a reader takes in at once: overhead_heatmap.png (cost over plain
+at 1 thread, strategy × workload), scaling_heatmap.png (speedup at the most threads), and a table
+per workload ranking the strategies. A section per strategy family follows (scripts/rcresults.py,
+FAMILY_OF): throughput-FAMILY.png (throughput vs threads, paged into throughput-FAMILY-2.png ... when
+the workloads would not fit one screen), overhead-FAMILY.png and counters-FAMILY.png; then cow.png.
+Every image is at most 1600 × 2000 pixels and names the machine, the suite and the date.
+
 Later files add the benchmarks (<workload>/<strategy>/threads:<n>) earlier files lack. A benchmark
 that an earlier file has too makes the pair a before/after comparison: the plots and tables show
-the later file's figures, and comparison.png draws NEW/BASE of median ns per item for every shared
-benchmark with a conservative 95% interval (NEW's low / BASE's high to NEW's high / BASE's low; the
-point alone where a file has no intervals). With more than two files the first to have a
-benchmark is its BASE. A file that cannot be read is named on stderr with the reason and left out;
-the exit status is non-zero only when no file gave anything to plot (1), when --strategies or
---families names something the files or the family table do not have (2), or when the files hold
-different scalings (2): `rcbench run --scaling strong` and weak runs time different work under the
-same benchmark names.
+the later file's figures, and comparison.png (comparison-2.png ... for many benchmarks) draws
+NEW/BASE of median ns per item for every shared benchmark with a conservative 95% interval (NEW's
+low / BASE's high to NEW's high / BASE's low; the point alone where a file has no intervals). With
+more than two files the first to have a benchmark is its BASE. A file that cannot be read is named
+on stderr with the reason and left out; the exit status is non-zero only when no file gave anything
+to plot (1), when --strategies or --families names something the files or the family table do not
+have (2), or when the files hold different scalings (2): `rcbench run --scaling strong` and weak runs
+time different work under the same benchmark names.
 
 Every title and report says which scaling the files hold, and speedups follow its definition:
 weak, T1 × N / TN (each thread does the full work, as CPython's Tools/ftscalingbench); strong,
 T1 / TN (one fixed total divided among the threads).
 
-Strategies are drawn by family (scripts/rcresults.py, FAMILY_OF): one hue each, a column of
-throughput panels each, grouped rows in the heatmap and grouped legends. --strategies and
---families choose what is drawn; plain and atomic still serve as references when left out.
+--strategies and --families choose what is drawn; plain and atomic still serve as references when
+left out.
 """
 
 from __future__ import annotations
@@ -32,9 +38,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import struct
 import sys
+import textwrap
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import matplotlib
 
@@ -53,6 +62,11 @@ from report import num, times  # noqa: E402
 
 PROG = "plot"
 DPI = 130
+# Every image fits a screen at DPI: a figure is split into pages before it grows past this.
+MAX_WIDTH_PX, MAX_HEIGHT_PX = 1600, 2000
+# A ratio whose 95% interval reaches further than this from its median is marked in the heatmaps:
+# the report calls changes within 5% "the same", so a wider interval can hide a colour's meaning.
+WIDE = 0.05
 
 # ---------------------------------------------------------------------------------------------
 # Style: one colour and marker per strategy in every plot, so a reader learns them once. The
@@ -143,19 +157,90 @@ class Skip(Exception):
 
 @dataclass
 class Plot:
-    key: str  # the PNG's file stem
+    key: str  # the first PNG's file stem; further pages add -2, -3, ...
     title: str
-    file: str | None = None
+    section: str = "overview"  # where report.py puts it: overview, comparison, family:<name>, or its own
+    files: list[str] = field(default_factory=list)
     sentence: str = ""
     skipped: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def file(self) -> str | None:
+        return self.files[0] if self.files else None
+
+    def page_stem(self, i: int) -> str:
+        return self.key if i == 0 else f"{self.key}-{i + 1}"
 
 
-def save(fig, out_dir: str, stem: str) -> str:
-    path = os.path.join(out_dir, stem + ".png")
+def png_size(path: str) -> tuple[int, int]:
+    """Width and height from the PNG's header: its first chunk, IHDR, starts with them."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    return struct.unpack(">II", head[16:24])
+
+
+def stamp(fig, res: rcresults.Results) -> None:
+    """Machine, suite and date in small grey type over the figure, so an image passed around alone
+    still says where and when it was measured. Above the title, where no legend goes."""
+    width_in = fig.get_size_inches()[0]
+    text = "\n".join(textwrap.wrap(report.stamp(res), max(40, int(width_in * 15))))
+    fig.text(0.5, 1.0, text, ha="center", va="bottom", fontsize=8.5, color="#555555")
+
+
+def save(fig, res: rcresults.Results, out_dir: str, plot: Plot, page: int = 0) -> str:
+    """Writes the figure as page `page` of `plot`. A figure that came out larger than a screen
+    is written again at the resolution that fits: the layouts here are sized to fit at DPI, so this
+    happens only for inputs far larger than the suites, and the plot's notes say so."""
+    stamp(fig, res)
+    path = os.path.join(out_dir, plot.page_stem(page) + ".png")
     # "tight" grows the canvas to hold legends placed outside the axes.
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.15, facecolor="white")
+    # The stamp also goes into the PNG's Description, where a script (and the tests) can read it.
+    options = dict(bbox_inches="tight", pad_inches=0.15, facecolor="white",
+                   metadata={"Title": f"{plot.title} ({plot.page_stem(page)})", "Description": report.stamp(res)})
+    fig.savefig(path, dpi=DPI, **options)
+    width, height = png_size(path)
+    if width > MAX_WIDTH_PX or height > MAX_HEIGHT_PX:
+        dpi = math.floor(DPI * min(MAX_WIDTH_PX / width, MAX_HEIGHT_PX / height) * 0.98)
+        fig.savefig(path, dpi=dpi, **options)
+        plot.notes.append(f"{os.path.basename(path)} drawn at {dpi} dpi instead of {DPI} to fit "
+                          f"{MAX_WIDTH_PX} × {MAX_HEIGHT_PX} pixels")
     plt.close(fig)
+    plot.files.append(path)
     return path
+
+
+def pages(items: list, most: int) -> list[list]:
+    """`items` in as few pages of at most `most` as will hold them, as even as possible: 17 panels
+    at 16 a page are 9 and 8, not 16 and a lonely 1."""
+    if not items:
+        return []
+    n = math.ceil(len(items) / most)
+    size = math.ceil(len(items) / n)
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def pages_by(items: list, most: int, group) -> list[list]:
+    """Pages of at most `most` items that break between groups (consecutive items with one
+    group(item)) where they can: a group longer than a page is split by pages() alone."""
+    runs: list[list] = []
+    for item in items:
+        if runs and group(runs[-1][-1]) == group(item):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    out: list[list] = []
+    for run in runs:
+        for part in pages(run, most):
+            if out and len(out[-1]) + len(part) <= most:
+                out[-1] += part
+            else:
+                out.append(list(part))
+    return out
+
+
+def page_words(i: int, n: int) -> str:
+    return f" (page {i + 1} of {n})" if n > 1 else ""
 
 
 def grid(n: int, ncols_max: int, panel_w: float, panel_h: float):
@@ -251,14 +336,15 @@ def strategy_handle(s: str, bars: bool = False):
 
 
 def strategy_legend(fig, strategies, extra=(), bars=False) -> None:
-    """One legend for all panels: per-panel legends would repeat it and cover data. One family:
-    a column right of the panels. Several: a column per family under the panels, headed by the
-    family's name, so 19 entries make a short, wide block instead of one too tall for the figure."""
+    """One legend for all panels, under them: per-panel legends would repeat it and cover data, and
+    one to the right would widen a figure already as wide as a screen. Several families: a column
+    per family headed by its name, so 19 entries make a short, wide block."""
     strategies = strategy_order(strategies)
     families = families_of(strategies)
     if len(families) <= 1:
-        fig.legend(handles=[strategy_handle(s, bars) for s in strategies] + list(extra), loc="center left",
-                   bbox_to_anchor=(1.0, 0.5), frameon=False, title="strategy", alignment="left")
+        handles = [strategy_handle(s, bars) for s in strategies] + list(extra)
+        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), frameon=False,
+                   ncol=min(len(handles), 4), columnspacing=1.6, handlelength=2.2)
         return
     blank = Line2D([], [], color="none", label=" ")
     columns = []
@@ -279,25 +365,23 @@ def strategy_legend(fig, strategies, extra=(), bars=False) -> None:
             text.set_color(headers.get(text.get_text(), "#222222"))
 
 
-def suptitle(fig, res: rcresults.Results, what: str) -> None:
-    hosts = ", ".join(dict.fromkeys(src.host for src in res.sources))
-    fig.suptitle(f"{what}  ({hosts})", fontsize=13, fontweight="bold")
+def suptitle(fig, what: str) -> None:
+    fig.suptitle(what, fontsize=13, fontweight="bold")
 
 
 # ---------------------------------------------------------------------------------------------
-# Throughput vs threads.
+# Throughput vs threads, one figure per family.
 
 
-# Layout. With one family the workloads wrap three to a row, as before families existed. With
-# several, a workload is a row and a family a column: a runtime engineer asks "does this kind of
-# counter scale on this kind of program?", so the strategies compared with each other share a
-# panel (at most eight lines, where all 19 in one panel were a tangle), and a row shares its
-# y axis so the families can be compared by eye across it. Every panel outside the seeds' column
-# also draws atomic in grey, the naive thread-safe count every newer strategy exists to beat, and
-# every panel draws one dashed ideal: plain's 1-thread throughput times the threads, the most an
-# unsynchronised count could reach. On log-log axes perfect scaling is a line parallel to it, so
-# a strategy's slope against it is its scaling and its height below it is its overhead; one ideal
-# per strategy (the old layout) doubled the lines and told nothing the slope does not.
+# A runtime engineer asks "does this kind of counter scale on this kind of program?", so a figure
+# holds one family: a panel per workload with the family's members (at most eight lines, where all
+# 19 in one panel were a tangle). Every panel outside the seeds also draws atomic in grey, the
+# naive thread-safe count every newer strategy exists to beat, and every panel draws one dashed
+# ideal: plain's 1-thread throughput times the threads, the most an unsynchronised count could
+# reach. On log-log axes perfect scaling is a line parallel to it, so a strategy's slope against it
+# is its scaling and its height below it is its overhead. The workloads are paged, at most
+# THROUGHPUT_PANELS a figure, so a 17-workload suite is two screens, not one image 6000 pixels tall.
+THROUGHPUT_PANELS = 16
 
 
 def throughput_panel(ax, res: rcresults.Results, w: str, fam: str, threads: list[int], state: dict) -> list[float]:
@@ -343,69 +427,72 @@ def throughput_panel(ax, res: rcresults.Results, w: str, fam: str, threads: list
     return values
 
 
-def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
+def family_members(res: rcresults.Results, fam: str) -> list[str]:
+    return [s for s in strategy_order(res.strategies()) if rcresults.family(s) == fam]
+
+
+def throughput_layout(n: int) -> tuple[int, float, float]:
+    """Columns and panel size for a page of n panels: four narrower columns once there are many."""
+    if n > 9:
+        return 4, 2.85, 2.65
+    if n > 4:
+        return 3, 3.6, 2.8
+    return max(1, min(n, 2)), 4.4, 3.2
+
+
+def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot, fam: str) -> None:
+    members = family_members(res, fam)
     workloads = [w for w in workload_order(res)
-                 if any(c.median("items_per_second") for c in res.measured() if c.workload == w)]
+                 if any(c.median("items_per_second") for c in res.measured()
+                        if c.workload == w and c.strategy in members)]
     if not workloads:
-        raise Skip("no items_per_second figures in the results")
-    families = families_of(c.strategy for c in res.measured() if c.workload in workloads)
-    if len(families) == 1:
-        fig, axes = grid(len(workloads), 3, 5.0, 3.8)
-        rows = [[(ax, w, families[0])] for ax, w in zip(axes, workloads)]
-    else:
-        fig, axes2d = plt.subplots(len(workloads), len(families), squeeze=False, sharey="row",
-                                   figsize=(3.6 * len(families) + 0.8, 2.9 * len(workloads)), layout="constrained")
-        rows = [[(axes2d[i][j], w, f) for j, f in enumerate(families)] for i, w in enumerate(workloads)]
-    state = {"shown": set(), "cells": [], "speedups": [], "oversubscribed": False, "reference_in": set(),
-             "ideal_drawn": False}
-    for row in rows:
-        extents = []
-        for ax, w, fam in row:
+        raise Skip("no items_per_second figures for this family")
+    state = {"shown": set(), "cells": [], "speedups": []}
+    paged = pages(workloads, THROUGHPUT_PANELS)
+    for page, ws in enumerate(paged):
+        ncols, panel_w, panel_h = throughput_layout(len(ws))
+        fig, axes = grid(len(ws), ncols, panel_w, panel_h)
+        page_state = {"shown": set(), "cells": [], "speedups": [], "oversubscribed": False, "reference_in": set(),
+                      "ideal_drawn": False}
+        for i, (ax, w) in enumerate(zip(axes, ws)):
             threads = res.threads(w)
-            extents += throughput_panel(ax, res, w, fam, threads, state)
+            extents = throughput_panel(ax, res, w, fam, threads, page_state)
             ax.set_xscale("log", base=2)
             ax.set_xticks(threads, [str(t) for t in threads])
             ax.xaxis.set_minor_locator(ticker.NullLocator())
             ax.set_xlim(min(threads) / 1.3, max(threads) * 1.3)
-            ax.set_title(w, fontsize=10 if len(families) > 1 else 11)
-            ax.set_xlabel("threads", fontsize=9 if len(families) > 1 else None)
+            ax.set_title(w, fontsize=10)
+            ax.set_xlabel("threads", fontsize=9)
+            ax.tick_params(labelsize=8)
             ax.grid(True, which="major", alpha=0.3)
-        # Log-log whenever the values span any range: perfect scaling is then a straight line at
-        # the same slope for every strategy, and the gap to it reads as a ratio whatever the machine.
-        for ax, _, _ in row:
+            # Log-log whenever the values span any range: perfect scaling is then a straight line at
+            # the same slope for every strategy, and the gap to it reads as a ratio whatever the machine.
             choose_yscale(ax, extents, 1.0)
-        row[0][0].set_ylabel("items/s, all threads together")
-    reference = Line2D([], [], color=REFERENCE_GREY, marker=strategy_style("atomic")[1], ms=4, lw=1.2,
-                       label="atomic, for reference")
-    extra = []
-    if state["ideal_drawn"]:
-        extra.append(Line2D([], [], color=REFERENCE_GREY, ls="--", lw=1.0, label="ideal: plain at 1 thread × threads"))
-    if state["oversubscribed"]:
-        extra.append(Line2D([], [], color="grey", marker="o", mfc="white", ls="", label="more threads than CPUs"))
-    if len(families) == 1:
-        strategy_legend(fig, state["shown"], ([reference] if state["reference_in"] else []) + extra)
-    else:
-        # A legend over each family's column, since its members are the same in every row; four
-        # entries a column keeps them one height, so the panels below line up.
-        for j, fam in enumerate(families):
-            handles = [strategy_handle(s) for s in strategy_order(state["shown"]) if rcresults.family(s) == fam]
-            if fam in state["reference_in"]:
-                handles.append(reference)
-            handles += [Line2D([], [], color="none", label=" ")] * (-len(handles) % 4)
-            legend = rows[0][j][0].legend(
-                handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.12), frameon=False,
-                title=family_title(fam), ncol=math.ceil(len(handles) / 4), fontsize=8, columnspacing=1.0,
-                handlelength=2.0, title_fontproperties={"weight": "bold"})
-            legend.get_title().set_color(family_colour(fam))
-        if extra:
-            fig.legend(handles=extra, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(extra), frameon=False)
-    suptitle(fig, res, f"Throughput vs threads, {res.scaling} scaling (median; {whisker_words(state['cells'])})")
-    plot.file = save(fig, out_dir, plot.key)
+            if i % ncols == 0:
+                ax.set_ylabel("items/s, all threads", fontsize=9)
+        extra = []
+        if page_state["reference_in"]:
+            extra.append(Line2D([], [], color=REFERENCE_GREY, marker=strategy_style("atomic")[1], ms=4, lw=1.2,
+                                label="atomic, for reference"))
+        if page_state["ideal_drawn"]:
+            extra.append(Line2D([], [], color=REFERENCE_GREY, ls="--", lw=1.0,
+                                label="ideal: plain at 1 thread × threads"))
+        if page_state["oversubscribed"]:
+            extra.append(Line2D([], [], color="grey", marker="o", mfc="white", ls="", label="more threads than CPUs"))
+        strategy_legend(fig, page_state["shown"], extra)
+        suptitle(fig, f"{family_title(fam).capitalize()}: throughput vs threads, {res.scaling} scaling"
+                      f"{page_words(page, len(paged))}\nmedian; {whisker_words(page_state['cells'])}")
+        save(fig, res, out_dir, plot, page)
+        state["shown"] |= page_state["shown"]
+        state["cells"] += page_state["cells"]
+        state["speedups"] += page_state["speedups"]
+    reference = "" if fam == "seeds" else ", atomic in grey for reference"
     plot.sentence = (f"{report.scaling_sentence(res)} Items processed per second by all threads together at each "
-                     "thread count, one line per strategy" +
-                     (", one column per family with atomic in grey for reference" if len(families) > 1 else "") +
-                     "; the dashed grey line is perfect linear scaling of plain's 1-thread figure, so a line "
-                     "parallel to it scales perfectly and its distance below it is the strategy's cost.")
+                     f"thread count, a panel per workload and a line per strategy{reference}; the dashed grey line is "
+                     "perfect linear scaling of plain's 1-thread figure, so a line parallel to it scales perfectly "
+                     "and its distance below it is the strategy's cost.")
+    if len(paged) > 1:
+        plot.sentence += f" {len(workloads)} workloads on {len(paged)} pages."
     speedups = state["speedups"]
     if speedups:
         best, worst = max(speedups), min(speedups)
@@ -415,7 +502,8 @@ def plot_throughput(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Overhead vs plain at one thread: the bar chart and the heatmap share one table of ratios.
+# Overhead vs plain at one thread: the heatmap in the overview and a family's bar chart share one
+# table of ratios.
 
 
 @dataclass
@@ -471,48 +559,59 @@ def no_plain_note(no_plain: list[str]) -> str:
     return f"no plain at 1 thread, so no ratio for: {', '.join(no_plain)}" if no_plain else ""
 
 
-def plot_overhead(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
-    ratios, no_plain = overhead_ratios(res)
+# Bars a page of the overhead chart holds: beyond that a bar is too thin to see its whisker.
+OVERHEAD_BARS = 72
+
+
+def plot_overhead(res: rcresults.Results, out_dir: str, plot: Plot, fam: str) -> None:
+    all_ratios, no_plain = overhead_ratios(res)
+    ratios = {k: r for k, r in all_ratios.items() if rcresults.family(k[1]) == fam}
+    if not ratios:
+        raise Skip("plain is the reference, so it has no bar of its own" if family_members(res, fam) == ["plain"]
+                   else "no strategy of this family ran at 1 thread on a workload plain ran on")
     workloads = list(dict.fromkeys(w for w, _ in ratios))
     strategies = strategy_order(s for _, s in ratios)
     offsets, width = family_slots(strategies)
-    fig_w = min(14.0, max(6.0, 1.5 + len(workloads) * (0.3 + 0.14 * len(strategies))))
-    fig, ax = plt.subplots(figsize=(fig_w, 4.6), layout="constrained")
-    for s in strategies:
-        colour, _ = strategy_style(s)
-        xs, r = [], []
-        for j, w in enumerate(workloads):
-            if (w, s) in ratios:
-                xs.append(j + offsets[s])
-                r.append(ratios[(w, s)])
-        # Bars grow from 1.0, so a strategy faster than plain points down.
-        ax.bar(xs, [x.median - 1 for x in r], bottom=1, width=width * 0.92, color=colour, label=s, zorder=3,
-               yerr=[[x.median - x.low for x in r], [x.high - x.median for x in r]],
-               error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#444"})
-    ax.axhline(1.0, color=strategy_style("plain")[0], lw=1.2, zorder=4, label="plain = 1×")
+    paged = pages(workloads, max(3, OVERHEAD_BARS // len(strategies)))
     lows = [x.low for x in ratios.values()] + [1.0]
     highs = [x.high for x in ratios.values()] + [1.0]
-    lo, hi = min(lows) / 1.15, max(highs) * 1.15
-    ax.set_yscale("log", base=2)
-    ax.set_ylim(lo, hi)
-    ax.set_yticks(ratio_ticks(lo, hi))
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
-    ax.yaxis.set_minor_locator(ticker.NullLocator())
-    category_ticks(ax, workloads, (fig_w - 2.5) / len(workloads))
-    ax.set_xlim(-0.6, len(workloads) - 0.4)
-    ax.set_ylabel("ns per item ÷ plain's (log scale)")
-    ax.set_xlabel("workload")
-    ax.grid(True, axis="y", alpha=0.3, zorder=0)
-    if no_plain:
-        fig.text(0.01, -0.02, no_plain_note(no_plain), fontsize=9, color="#a00", ha="left", va="top")
+    lo, hi = min(lows) / 1.15, max(highs) * 1.15  # one scale on every page
     n_ci = sum(r.interval for r in ratios.values())
     whiskers = ("whiskers: from the 95% intervals of both" if n_ci == len(ratios) else
                 "whiskers: fastest to slowest repetitions of both" if n_ci == 0 else
                 "whiskers: from the 95% intervals of both, or their repetitions' range where a file has none")
-    ax.set_title(f"Per-item time relative to plain at 1 thread\n(median; {whiskers})", fontsize=11)
-    strategy_legend(fig, strategies, [Line2D([], [], color=strategy_style("plain")[0], lw=1.2, label="plain = 1×")],
-                    bars=True)
-    plot.file = save(fig, out_dir, plot.key)
+    for page, ws in enumerate(paged):
+        fig_w = min(11.0, max(6.0, 1.5 + len(ws) * (0.3 + 0.14 * len(strategies))))
+        fig, ax = plt.subplots(figsize=(fig_w, 4.6), layout="constrained")
+        for s in strategies:
+            colour, _ = strategy_style(s)
+            xs, r = [], []
+            for j, w in enumerate(ws):
+                if (w, s) in ratios:
+                    xs.append(j + offsets[s])
+                    r.append(ratios[(w, s)])
+            if not r:
+                continue
+            # Bars grow from 1.0, so a strategy faster than plain points down.
+            ax.bar(xs, [x.median - 1 for x in r], bottom=1, width=width * 0.92, color=colour, label=s, zorder=3,
+                   yerr=[[x.median - x.low for x in r], [x.high - x.median for x in r]],
+                   error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#444"})
+        ax.axhline(1.0, color=strategy_style("plain")[0], lw=1.2, zorder=4, label="plain = 1×")
+        ax.set_yscale("log", base=2)
+        ax.set_ylim(lo, hi)
+        ax.set_yticks(ratio_ticks(lo, hi))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
+        ax.yaxis.set_minor_locator(ticker.NullLocator())
+        category_ticks(ax, ws, (fig_w - 2.5) / len(ws))
+        ax.set_xlim(-0.6, len(ws) - 0.4)
+        ax.set_ylabel("ns per item ÷ plain's (log scale)")
+        ax.set_xlabel("workload")
+        ax.grid(True, axis="y", alpha=0.3, zorder=0)
+        ax.set_title(f"{family_title(fam).capitalize()}: per-item time relative to plain at 1 thread"
+                     f"{page_words(page, len(paged))}\n(median; {whiskers})", fontsize=11)
+        strategy_legend(fig, strategies, [Line2D([], [], color=strategy_style("plain")[0], lw=1.2,
+                                                 label="plain = 1×")], bars=True)
+        save(fig, res, out_dir, plot, page)
     worst = max(ratios.items(), key=lambda kv: kv[1].median)
     best = min(ratios.items(), key=lambda kv: kv[1].median)
     plot.sentence = ("What each strategy costs over unsynchronised counting on one thread: its ns per item divided "
@@ -522,8 +621,104 @@ def plot_overhead(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     else:
         plot.sentence += (f"Costliest: {worst[0][1]} on {worst[0][0]} at {times(worst[1].median)}; cheapest: "
                           f"{best[0][1]} on {best[0][0]} at {times(best[1].median)}.")
-    if no_plain:
-        plot.sentence += f" {sentence_case(no_plain_note(no_plain))}."
+    missing = [w for w in no_plain if any(c.workload == w and rcresults.family(c.strategy) == fam
+                                          for c in res.measured())]
+    if missing:
+        plot.sentence += f" {sentence_case(no_plain_note(missing))}."
+
+
+# ---------------------------------------------------------------------------------------------
+# The overview's two grids: strategy × workload, cost at 1 thread and speedup at the most threads.
+
+
+@dataclass
+class HeatCell:
+    value: float  # what the colour shows, on the grid's log scale
+    text: str
+    half: float | None  # half the 95% interval relative to the median; None: no interval in the file
+
+
+def interval_half(r: rcresults.Ratio | None) -> float | None:
+    if r is None or r.low is None or not r.median:
+        return None
+    return (r.high - r.low) / 2 / r.median
+
+
+def power_label(e: int) -> str:
+    return f"{2 ** e:g}×" if e >= 0 else f"1/{2 ** -e:g}×"
+
+
+def heatmap(rows: list[str], cols: list[str], col_labels: list[str], cells: dict, cmap, limit: float,
+            colour_label: str, title: str, na_text: str):
+    """A strategy × workload grid coloured by log2 of each cell's value. A cell whose interval is
+    wide is hatched and says ±x% under its value; one without an interval says 'no CI'."""
+    n_r, n_c = len(rows), len(cols)
+    cell_w = min(1.05, max(0.5, 9.2 / n_c))
+    cell_h = 0.46
+    fontsize = 9 if cell_w >= 0.7 else 8
+    longest = max(len(line) for label in col_labels for line in label.split("\n"))
+    top = 0.75 + min(2.0, longest * 0.06)  # room for the slanted workload names over the columns
+    fig_w = max(6.5, 2.4 + n_c * cell_w)
+    fig, ax = plt.subplots(figsize=(fig_w, top + n_r * cell_h + 1.5), layout="constrained")
+    chars = int(fig_w * 13)  # about what a line of 9-point type holds across the figure
+    norm = mcolors.Normalize(-limit, limit)
+    for i, s in enumerate(rows):
+        for j, w in enumerate(cols):
+            cell = cells.get((w, s))
+            if cell is None:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#f0f0f0", edgecolor="white", lw=1))
+                ax.text(j, i, na_text, ha="center", va="center", fontsize=fontsize - 1, color="#999999")
+                continue
+            rgba = cmap(norm(cell.value))
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=rgba, edgecolor="white", lw=1))
+            dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] <= 0.5
+            ink, faint = ("white", "#e8e8e8") if dark else ("black", "#555555")
+            mark = None
+            if cell.half is None:
+                mark = "no CI"
+            elif cell.half > WIDE:
+                mark = f"±{cell.half:.0%}"
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="////", lw=0,
+                                       edgecolor=(1, 1, 1, 0.45) if dark else (0, 0, 0, 0.22)))
+            if mark:
+                ax.text(j, i - 0.11, cell.text, ha="center", va="center", fontsize=fontsize, color=ink)
+                ax.text(j, i + 0.24, mark, ha="center", va="center", fontsize=fontsize - 2, color=faint)
+            else:
+                ax.text(j, i, cell.text, ha="center", va="center", fontsize=fontsize, color=ink)
+    ax.set_xlim(-0.5, n_c - 0.5)
+    ax.set_ylim(n_r - 0.5, -0.5)
+    ax.xaxis.tick_top()
+    slanted = longest * 0.075 > cell_w
+    ax.set_xticks(range(n_c), col_labels, fontsize=fontsize, rotation=40 if slanted else 0,
+                  ha="left" if slanted else "center", rotation_mode="anchor" if slanted else "default")
+    ax.set_yticks(range(n_r), rows, fontsize=fontsize + 1)
+    for label, s in zip(ax.get_yticklabels(), rows):
+        label.set_color(family_colour(rcresults.family(s)))  # a family's pale shades are hard to read as text
+    # Rows come family by family (strategy_order); a white rule between families and the family's
+    # name right of its rows, so a reader compares within a family first.
+    families = families_of(rows)
+    if len(families) > 1:
+        for fam in families:
+            members = [i for i, s in enumerate(rows) if rcresults.family(s) == fam]
+            if members[0] > 0:
+                ax.axhline(members[0] - 0.5, color="white", lw=5, zorder=5)
+            ax.text(n_c - 0.5 + 0.12, (members[0] + members[-1]) / 2, fam, rotation=90, ha="left", va="center",
+                    fontsize=9, fontweight="bold", color=family_colour(fam), clip_on=False)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, orientation="horizontal",
+                       fraction=0.05, pad=0.02, shrink=0.7, aspect=40)
+    ticks = list(range(-math.floor(limit), math.floor(limit) + 1))
+    step = max(1, math.ceil(len(ticks) / 9))
+    ticks = [t for t in ticks if t % step == 0]
+    bar.set_ticks(ticks, labels=[power_label(t) for t in ticks])
+    bar.ax.tick_params(labelsize=8)
+    marks = (f"hatched, ±x%: the 95% interval reaches more than ±{WIDE:.0%} from the median; "
+             "no CI: the file has no interval")
+    bar.set_label("\n".join(textwrap.wrap(colour_label, chars) + textwrap.wrap(marks, chars)), fontsize=9)
+    ax.set_title("\n".join(textwrap.wrap(title, int(chars * 0.8))), fontsize=12, fontweight="bold", pad=10)
+    return fig
 
 
 def plot_heatmap(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
@@ -533,56 +728,73 @@ def plot_heatmap(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     # Every strategy that ran at 1 thread gets a row, so a missing baseline shows as n/a, not as
     # a strategy that silently vanished.
     strategies = strategy_order(c.strategy for c in at_one if c.strategy != "plain")
-    fig, ax = plt.subplots(figsize=(2.6 + 1.25 * len(workloads), max(3.2, 1.5 + 0.5 * len(strategies))),
-                           layout="constrained")
-    logs = [math.log2(r.median) for r in ratios.values()]
-    limit = max(1.0, max(abs(v) for v in logs))  # at least 0.5× to 2×, so noise stays pale
-    cmap = plt.get_cmap("RdBu_r")
-    norm = mcolors.Normalize(-limit, limit)
-    for i, s in enumerate(strategies):
-        for j, w in enumerate(workloads):
-            r = ratios.get((w, s))
-            if r is None:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#eeeeee", edgecolor="#bbbbbb",
-                                       hatch="///", lw=0))
-                ax.text(j, i, "n/a", ha="center", va="center", fontsize=9, color="#777777")
-                continue
-            rgba = cmap(norm(math.log2(r.median)))
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=rgba, lw=0))
-            luminance = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
-            ax.text(j, i, times(r.median), ha="center", va="center", fontsize=10,
-                    color="black" if luminance > 0.5 else "white")
-    ax.set_xlim(-0.5, len(workloads) - 0.5)
-    ax.set_ylim(len(strategies) - 0.5, -0.5)
+    cells = {}
+    for (w, s), r in ratios.items():
+        exact = rcresults.ratio(res.reference(w, "plain", 1), res.get(w, s, 1))
+        cells[(w, s)] = HeatCell(math.log2(r.median), times(r.median), interval_half(exact))
+    limit = max(1.0, max(abs(c.value) for c in cells.values()))  # at least 0.5× to 2×, so noise stays pale
     labels = [w + ("\n(no plain)" if w in no_plain else "") for w in workloads]
-    category_ticks(ax, labels, 1.25)
-    ax.set_yticks(range(len(strategies)), strategies)
-    for label, s in zip(ax.get_yticklabels(), strategies):
-        label.set_color(family_colour(rcresults.family(s)))  # a family's pale shades are hard to read as text
-    # Rows come family by family (strategy_order); a white rule between families and the family's
-    # name right of its rows, so a reader compares within a family first.
-    families = families_of(strategies)
-    if len(families) > 1:
-        for fam in families:
-            rows = [i for i, s in enumerate(strategies) if rcresults.family(s) == fam]
-            if rows[0] > 0:
-                ax.axhline(rows[0] - 0.5, color="white", lw=4, zorder=5)
-            ax.text(len(workloads) - 0.4, (rows[0] + rows[-1]) / 2, family_title(fam).replace(" ", "\n"),
-                    ha="left", va="center", fontsize=9, fontweight="bold", color=family_colour(fam))
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.set_xlabel("workload")
-    ax.set_ylabel("strategy")
-    mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-    bar = fig.colorbar(mappable, ax=ax, fraction=0.05, pad=0.03 if len(families) <= 1 else 1.0 / (1.25 * len(workloads)))
-    ticks = [t for t in range(-math.floor(limit), math.floor(limit) + 1)]
-    bar.set_ticks(ticks, labels=[f"{2.0 ** t:g}×" for t in ticks])
-    bar.set_label("ns/item ÷ plain's (log scale)")
-    ax.set_title("Cost relative to plain at 1 thread (median)", fontsize=11)
-    plot.file = save(fig, out_dir, plot.key)
-    plot.sentence = ("The same ratios as a strategy × workload grid: red is slower than plain, blue faster, "
-                     "white about equal; hatched n/a cells ran no 1-thread benchmark (or had no plain to compare with).")
+    fig = heatmap(strategies, workloads, labels, cells, plt.get_cmap("RdBu_r"), limit,
+                  "ns/item ÷ plain's (log scale): red slower than plain, blue faster",
+                  "Cost over plain at 1 thread (median ns/item ÷ plain's)", "n/a")
+    save(fig, res, out_dir, plot)
+    wide = sum(c.half is not None and c.half > WIDE for c in cells.values())
+    bare = sum(c.half is None for c in cells.values())
+    worst = max(ratios.items(), key=lambda kv: kv[1].median)
+    best = min(ratios.items(), key=lambda kv: kv[1].median)
+    plot.sentence = ("Each strategy's median ns per item at 1 thread divided by plain's on the same workload: red is "
+                     "slower than plain, blue faster, white about equal. Hatched cells with ±x% under the value: the "
+                     "ratio's 95% interval (from both cells' intervals, conservatively) reaches more than "
+                     f"{WIDE:.0%} from its median, so its colour is less certain than it looks ({wide} of "
+                     f"{len(cells)}); *no CI*: the strategy or plain has no interval in the file ({bare}); grey n/a: "
+                     "no 1-thread benchmark, or no plain to compare with.")
+    if len(ratios) > 1:
+        plot.sentence += (f" Costliest: {worst[0][1]} on {worst[0][0]} at {times(worst[1].median)}; cheapest: "
+                          f"{best[0][1]} on {best[0][0]} at {times(best[1].median)}.")
+    if no_plain:
+        plot.sentence += f" {sentence_case(no_plain_note(no_plain))}."
+
+
+def plot_scaling_heatmap(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
+    most = max(res.threads())
+    if most == 1:
+        raise Skip("every benchmark ran at 1 thread: no scaling to show")
+    cells, col_threads = {}, {}
+    for w in workload_order(res):
+        n = max(res.threads(w))
+        for s in strategy_order(c.strategy for c in res.measured() if c.workload == w):
+            one, many = res.get(w, s, 1), res.get(w, s, n)
+            gain = rcresults.speedup(one, many) if one and many and n > 1 else None
+            if gain is None or gain <= 0:
+                continue
+            # The interval of T1/TN, scaled as the speedup is: conservative, like every ratio here.
+            r = rcresults.ratio(many, one)
+            cells[(w, s)] = HeatCell(math.log2(gain), times(gain), interval_half(r))
+            col_threads[w] = n
+    if not cells:
+        raise Skip("no strategy ran both at 1 thread and at more threads on one workload")
+    workloads = [w for w in workload_order(res) if w in col_threads]
+    strategies = strategy_order(s for _, s in cells)
+    labels = [w if col_threads[w] == most else f"{w}\n(at {col_threads[w]})" for w in workloads]
+    formula = rcresults.SPEEDUP_FORMULA[res.scaling]
+    fig = heatmap(strategies, workloads, labels, cells, plt.get_cmap("RdBu"), math.log2(most),
+                  f"speedup, {formula} (log scale): blue gains from threads, darkest at the ideal {most}×; "
+                  "red: slower than 1 thread",
+                  f"Speedup at {most} threads over 1 ({formula}, {res.scaling} scaling; median)", "n/a")
+    save(fig, res, out_dir, plot)
+    wide = sum(c.half is not None and c.half > WIDE for c in cells.values())
+    bare = sum(c.half is None for c in cells.values())
+    best = max(cells.items(), key=lambda kv: kv[1].value)
+    worst = min(cells.items(), key=lambda kv: kv[1].value)
+    plot.sentence = (f"{report.scaling_sentence(res)} Each cell: how much faster {most} threads did the work than one "
+                     f"(a workload that ran at fewer says so under its name). Ideal is {most}×, deep blue; 1× (white) "
+                     "means the threads gained nothing, red that together they were slower than one thread alone. "
+                     f"Hatched with ±x%: the interval of the speedup (from both cells' 95% intervals) reaches more "
+                     f"than {WIDE:.0%} from its median ({wide} of {len(cells)}); *no CI*: a cell has no interval in "
+                     f"the file ({bare}). Strategies run at 1 thread only, such as plain, have no row.")
+    if len(cells) > 1:
+        plot.sentence += (f" Best: {best[0][1]} on {best[0][0]}, {best[1].text}; worst: {worst[0][1]} on "
+                          f"{worst[0][0]}, {worst[1].text}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -621,39 +833,45 @@ def plot_cow(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
         (c.workload, k) for c in res.measured() for k in sorted(c.numeric_keys())
         if rcresults.is_cow_figure(k)))
     if not panels:
-        raise Skip("no copy-on-write figures (cow_* or *_dirtied_* counters, from the fork_cow workload) "
+        raise Skip("no copy-on-write figures (`cow_*` or `*_dirtied_*` counters, from the fork_cow workload) "
                    "in the results")
     n = len(res.strategies())
-    panel_w = max(4.5, 0.6 * n + 1.5)
-    fig, axes = grid(len(panels), 2 if n <= 6 else 1, panel_w, 3.8)
+    panel_w = min(10.5, max(4.5, 0.6 * n + 1.5))
+    ncols = 2 if n <= 6 else 1
+    paged = pages(panels, 4 * ncols)
     summary = []
-    for ax, (w, key) in zip(axes, panels):
-        cells = [c for c in (lowest_threads(res, w, s, key) for s in strategy_order(res.strategies())) if c]
-        divisor, label = figure_scale(key, max(c.median(key) for c in cells))
-        meds, below, above = (
-            [v / divisor for v in column] for column in zip(*(yerr(c, key) for c in cells)))
-        xs = range(len(cells))
-        ax.bar(xs, meds, yerr=[below, above], color=[strategy_style(c.strategy)[0] for c in cells], width=0.7,
-               capsize=3, zorder=3, error_kw={"elinewidth": 1})
-        for x, m in zip(xs, meds):
-            ax.annotate(num(m), (x, m), xytext=(0, 3), textcoords="offset points", ha="center",
-                        va="bottom", fontsize=8)
-        category_ticks(ax, [c.strategy + ("" if c.threads == 1 else f"\n{c.threads} threads") for c in cells],
-                       (panel_w - 1.0) / len(cells))
-        ax.set_ylim(0, max(m + a for m, a in zip(meds, above)) * 1.18 or 1)
-        # figure_scale keeps values below a few thousand, where 1200 reads better than 1.2 k.
-        ax.yaxis.set_major_formatter(PLAIN_NUMBERS)
-        ax.set_ylabel(label)
-        ax.set_xlabel("strategy")
-        ax.set_title(f"{w}: {key}", fontsize=11)
-        ax.grid(True, axis="y", alpha=0.3, zorder=0)
-        if len(cells) > 1 and (key.endswith("per_child") or len(panels) == 1):
-            (lo, lo_s), (hi, hi_s) = min(zip(meds, (c.strategy for c in cells))), max(
-                zip(meds, (c.strategy for c in cells)))
-            summary.append(f"on {w}, {hi_s} dirties the most ({num(hi)} {label}) and {lo_s} the least "
-                           f"({num(lo)} {label})")
-    suptitle(fig, res, "Copy-on-write: memory a forked child copies by only reading (median)")
-    plot.file = save(fig, out_dir, plot.key)
+    for page, page_panels in enumerate(paged):
+        fig, axes = grid(len(page_panels), ncols, panel_w, 3.8)
+        for ax, (w, key) in zip(axes, page_panels):
+            cells = [c for c in (lowest_threads(res, w, s, key) for s in strategy_order(res.strategies())) if c]
+            divisor, label = figure_scale(key, max(c.median(key) for c in cells))
+            meds, below, above = (
+                [v / divisor for v in column] for column in zip(*(yerr(c, key) for c in cells)))
+            xs = range(len(cells))
+            ax.bar(xs, meds, yerr=[below, above], color=[strategy_style(c.strategy)[0] for c in cells], width=0.7,
+                   capsize=3, zorder=3, error_kw={"elinewidth": 1})
+            for x, m in zip(xs, meds):
+                ax.annotate(num(m), (x, m), xytext=(0, 3), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=8)
+            category_ticks(ax, [c.strategy + ("" if c.threads == 1 else f"\n{c.threads} threads") for c in cells],
+                           (panel_w - 1.0) / len(cells))
+            for tick, c in zip(ax.get_xticklabels(), cells):
+                tick.set_color(family_colour(rcresults.family(c.strategy)))
+            ax.set_ylim(0, max(m + a for m, a in zip(meds, above)) * 1.18 or 1)
+            # figure_scale keeps values below a few thousand, where 1200 reads better than 1.2 k.
+            ax.yaxis.set_major_formatter(PLAIN_NUMBERS)
+            ax.set_ylabel(label)
+            ax.set_xlabel("strategy")
+            ax.set_title(f"{w}: {key}", fontsize=11)
+            ax.grid(True, axis="y", alpha=0.3, zorder=0)
+            if len(cells) > 1 and (key.endswith("per_child") or len(panels) == 1):
+                (lo, lo_s), (hi, hi_s) = min(zip(meds, (c.strategy for c in cells))), max(
+                    zip(meds, (c.strategy for c in cells)))
+                summary.append(f"on {w}, {hi_s} dirties the most ({num(hi)} {label}) and {lo_s} the least "
+                               f"({num(lo)} {label})")
+        suptitle(fig, "Copy-on-write: memory a forked child copies by only reading (median)"
+                 + page_words(page, len(paged)))
+        save(fig, res, out_dir, plot, page)
     plot.sentence = ("Memory each forked child copied on write although it only read the parent's objects: "
                      "refcount writes dirty the pages the counts live on.")
     if summary:
@@ -672,62 +890,72 @@ def per_items(largest: float) -> tuple[float, str]:
     return 1e9, "per billion items"
 
 
-def plot_counters(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
-    # One panel per counter; in it, a group per workload and a bar per strategy at 1 thread (solid)
-    # and at the workload's most threads (hatched), so the change with contention shows.
+def plot_counters(res: rcresults.Results, out_dir: str, plot: Plot, fam: str) -> None:
+    # One panel per counter the family's members report; in it, a group per workload and a bar per
+    # strategy at 1 thread (solid) and at the workload's most threads (hatched), so the change with
+    # contention shows. Paged, at most eight panels a figure.
+    members = set(family_members(res, fam))
     panels: dict[str, list[tuple[str, str, int, rcresults.Cell]]] = {}
     most = {w: max(res.threads(w)) for w in res.workloads()}
     for c in res.measured():
-        if c.threads not in (1, most[c.workload]):
+        if c.strategy not in members or c.threads not in (1, most[c.workload]):
             continue
         for k in strategy_counters(c):
             if c.median(k):
                 panels.setdefault(k, []).append((c.workload, c.strategy, c.threads, c))
     if not panels:
-        raise Skip("no non-zero strategy counters in the results (plain reports none)")
+        raise Skip("no non-zero strategy counters in this family's results")
     names = sorted(panels, key=lambda k: (rcresults.is_peak(k), list(COUNTER_MEANINGS).index(k)
                                           if k in COUNTER_MEANINGS else len(COUNTER_MEANINGS), k))
     order = workload_order(res)
-    panel_w = 4.6
-    fig, axes = grid(len(names), 3, panel_w, 3.3)
-    shown = set()
-    for ax, k in zip(axes, names):
-        bars = panels[k]
-        workloads = [w for w in order if any(b[0] == w for b in bars)]
-        slots = sorted({(b[1], b[2] > 1) for b in bars},
-                       key=lambda st: (strategy_order(res.strategies()).index(st[0]), st[1]))
-        drawn = []
-        for w_i, w in enumerate(workloads):
-            for s_i, (s, many) in enumerate(slots):
-                cell = next((b[3] for b in bars if b[0] == w and b[1] == s and (b[2] > 1) == many), None)
-                if cell is not None:
-                    drawn.append((slot_x(w_i, s_i, len(slots)), s, many, yerr(cell, k)))
-        shown.update(d[1] for d in drawn)
-        peak = rcresults.is_peak(k)
-        scale, unit = (1.0, "peak (raw count)") if peak else per_items(max(med for *_, (med, _, _) in drawn))
-        for x, s, many, (med, below, above) in drawn:
-            colour = strategy_style(s)[0]
-            ax.bar(x, med * scale, width=0.8 / len(slots) * 0.9, zorder=3,
-                   color=mcolors.to_rgba(colour, 0.45 if many else 1.0), edgecolor=colour,
-                   hatch="///" if many else None, lw=0.8,
-                   yerr=[[below * scale], [above * scale]], error_kw={"elinewidth": 0.8, "capsize": 2})
-        extents = [(med + off) * scale for *_, (med, below, above) in drawn for off in (-below, above)]
-        choose_yscale(ax, extents, 100, si_labels=peak)
-        category_ticks(ax, workloads, (panel_w - 0.8) / len(workloads), fontsize=9)
-        ax.set_ylabel(unit)
-        meaning = COUNTER_MEANINGS.get(k)
-        ax.set_title(k + (f"\n{meaning}" if meaning else ""), fontsize=10)
-        ax.grid(True, axis="y", alpha=0.3, zorder=0)
-    threads_note = sorted(set(most.values()))
-    many_label = (f"hatched: {threads_note[0]} threads" if len(threads_note) == 1
-                  else "hatched: each workload's most threads")
-    extra = [Patch(facecolor="#888", label="solid: 1 thread"),
-             Patch(facecolor=mcolors.to_rgba("#888", 0.45), edgecolor="#888", hatch="///", label=many_label)]
-    if max(most.values()) == 1:
-        extra = extra[:1]
-    strategy_legend(fig, strategy_order(shown), extra, bars=True)
-    suptitle(fig, res, "Strategy counters (median): per item processed, or raw peaks")
-    plot.file = save(fig, out_dir, plot.key)
+    order_s = strategy_order(res.strategies())
+    # Narrow panels while they hold few bars; two wide columns once the workloads are many.
+    bars_most = max(len({b[0] for b in panels[k]}) * len({(b[1], b[2] > 1) for b in panels[k]}) for k in names)
+    ncols, panel_w, panel_h = (3, 3.8, 3.2) if bars_most <= 24 else (2, 5.6, 3.1)
+    paged = pages(names, 4 * ncols)
+    shown, has_many = set(), False
+    for page, page_names in enumerate(paged):
+        fig, axes = grid(len(page_names), ncols, panel_w, panel_h)
+        page_shown = set()
+        for ax, k in zip(axes, page_names):
+            bars = panels[k]
+            workloads = [w for w in order if any(b[0] == w for b in bars)]
+            slots = sorted({(b[1], b[2] > 1) for b in bars}, key=lambda st: (order_s.index(st[0]), st[1]))
+            drawn = []
+            for w_i, w in enumerate(workloads):
+                for s_i, (s, many) in enumerate(slots):
+                    cell = next((b[3] for b in bars if b[0] == w and b[1] == s and (b[2] > 1) == many), None)
+                    if cell is not None:
+                        drawn.append((slot_x(w_i, s_i, len(slots)), s, many, yerr(cell, k)))
+            page_shown.update(d[1] for d in drawn)
+            has_many |= any(d[2] for d in drawn)
+            peak = rcresults.is_peak(k)
+            scale, unit = (1.0, "peak (raw count)") if peak else per_items(max(med for *_, (med, _, _) in drawn))
+            for x, s, many, (med, below, above) in drawn:
+                colour = strategy_style(s)[0]
+                ax.bar(x, med * scale, width=0.8 / len(slots) * 0.9, zorder=3,
+                       color=mcolors.to_rgba(colour, 0.45 if many else 1.0), edgecolor=colour,
+                       hatch="///" if many else None, lw=0.8,
+                       yerr=[[below * scale], [above * scale]], error_kw={"elinewidth": 0.8, "capsize": 2})
+            extents = [(med + off) * scale for *_, (med, below, above) in drawn for off in (-below, above)]
+            choose_yscale(ax, extents, 100, si_labels=peak)
+            category_ticks(ax, workloads, (panel_w - 0.8) / len(workloads), fontsize=8 if len(workloads) > 6 else 9)
+            ax.set_ylabel(unit)
+            meaning = COUNTER_MEANINGS.get(k)
+            ax.set_title(k + (f"\n{meaning}" if meaning else ""), fontsize=10)
+            ax.grid(True, axis="y", alpha=0.3, zorder=0)
+        threads_note = sorted(set(most.values()))
+        many_label = (f"hatched: {threads_note[-1]} threads" if len(threads_note) == 1
+                      else "hatched: each workload's most threads")
+        extra = [Patch(facecolor="#888", label="solid: 1 thread")]
+        if max(most.values()) > 1:
+            extra.append(Patch(facecolor=mcolors.to_rgba("#888", 0.45), edgecolor="#888", hatch="///",
+                               label=many_label))
+        strategy_legend(fig, strategy_order(page_shown), extra, bars=True)
+        suptitle(fig, f"{family_title(fam).capitalize()}: strategy counters (median), per item processed or raw "
+                      f"peaks{page_words(page, len(paged))}")
+        save(fig, res, out_dir, plot, page)
+        shown |= page_shown
     plot.sentence = ("What each strategy did, to explain its time: summed counters divided by the items "
                      "processed by all threads, and peaks as raw counts, solid at 1 thread and hatched at the "
                      "most threads; counters that stayed zero are left out.")
@@ -735,6 +963,9 @@ def plot_counters(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Before/after: BASE NEW sharing benchmarks.
+
+# Rows a page of the comparison holds: 0.24 inches each, so a page stays under 2000 pixels.
+COMPARISON_ROWS = 48
 
 
 def comparison_order(res: rcresults.Results, pairs: list[rcresults.Ratio]) -> list[rcresults.Ratio]:
@@ -749,46 +980,48 @@ def plot_comparison(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     if not pairs:
         raise Skip("one file, or files with no benchmark in common: nothing to compare")
     n = len(pairs)
-    fig, ax = plt.subplots(figsize=(8.0, 1.6 + 0.24 * n), layout="constrained")
-    # Within 5% reads as "the same" in the report and in repro-check; shade it so a reader sees
-    # which points matter without reading the axis.
-    ax.axvspan(0.95, 1.05, color="#dddddd", zorder=0, lw=0)
-    ax.axvline(1.0, color="#222222", lw=1.0, zorder=1)
-    extent = [1.0]
-    for y, r in enumerate(pairs):
-        colour, marker = strategy_style(r.new.strategy)
-        if r.low is not None:
-            ax.errorbar(r.median, y, xerr=[[r.median - r.low], [r.high - r.median]], color=colour, marker=marker,
-                        ms=6, lw=1.4, capsize=3, zorder=3)
-            extent += [r.low, r.high]
-        else:
-            ax.plot(r.median, y, marker=marker, ms=6, color=colour, mfc="white", ls="", zorder=3)
-            extent.append(r.median)
-    # A rule between workloads; the label on each row says the rest.
-    for y in range(1, n):
-        if pairs[y].new.workload != pairs[y - 1].new.workload:
-            ax.axhline(y - 0.5, color="#999999", lw=0.6, zorder=1)
-    lo, hi = min(extent) / 1.08, max(extent) * 1.08
-    ax.set_xscale("log", base=2)
-    ax.set_xlim(lo, hi)
-    ax.set_xticks(ratio_ticks(lo, hi))
-    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
-    ax.xaxis.set_minor_locator(ticker.NullLocator())
-    ax.set_yticks(range(n), [f"{r.new.workload} / {r.new.strategy} / {r.new.threads} thr" for r in pairs],
-                  fontsize=8 if n > 30 else 9)
-    for label, r in zip(ax.get_yticklabels(), pairs):
-        label.set_color(family_colour(rcresults.family(r.new.strategy)))  # pale shades are hard to read as text
-    ax.set_ylim(n - 0.5, -0.5)
-    ax.grid(True, axis="x", alpha=0.3, zorder=0)
+    extent = [1.0] + [x for r in pairs for x in ((r.low, r.high) if r.low is not None else (r.median,))]
+    lo, hi = min(extent) / 1.08, max(extent) * 1.08  # one scale on every page
     bases = ", ".join(dict.fromkeys(r.base.source.label for r in pairs))
     news = ", ".join(dict.fromkeys(r.new.source.label for r in pairs))
-    ax.set_xlabel(f"ns per item: {news} ÷ {bases} (log scale; left of 1× is faster)")
     with_ci = sum(r.low is not None for r in pairs)
     whiskers = ("whiskers: conservative 95% interval" if with_ci == n else
                 "open markers: no interval in a file" if with_ci == 0 else
                 "whiskers: conservative 95% interval; open markers: none in a file")
-    ax.set_title(f"Before/after, per benchmark (median ratio; {whiskers}; grey: within 5%)", fontsize=11)
-    plot.file = save(fig, out_dir, plot.key)
+    paged = pages_by(pairs, COMPARISON_ROWS, lambda r: r.new.workload)
+    for page, rows in enumerate(paged):
+        m = len(rows)
+        fig, ax = plt.subplots(figsize=(8.0, 1.6 + 0.24 * m), layout="constrained")
+        # Within 5% reads as "the same" in the report and in repro-check; shade it so a reader sees
+        # which points matter without reading the axis.
+        ax.axvspan(0.95, 1.05, color="#dddddd", zorder=0, lw=0)
+        ax.axvline(1.0, color="#222222", lw=1.0, zorder=1)
+        for y, r in enumerate(rows):
+            colour, marker = strategy_style(r.new.strategy)
+            if r.low is not None:
+                ax.errorbar(r.median, y, xerr=[[r.median - r.low], [r.high - r.median]], color=colour,
+                            marker=marker, ms=6, lw=1.4, capsize=3, zorder=3)
+            else:
+                ax.plot(r.median, y, marker=marker, ms=6, color=colour, mfc="white", ls="", zorder=3)
+        # A rule between workloads; the label on each row says the rest.
+        for y in range(1, m):
+            if rows[y].new.workload != rows[y - 1].new.workload:
+                ax.axhline(y - 0.5, color="#999999", lw=0.6, zorder=1)
+        ax.set_xscale("log", base=2)
+        ax.set_xlim(lo, hi)
+        ax.set_xticks(ratio_ticks(lo, hi))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.set_yticks(range(m), [f"{r.new.workload} / {r.new.strategy} / {r.new.threads} thr" for r in rows],
+                      fontsize=8 if m > 30 else 9)
+        for label, r in zip(ax.get_yticklabels(), rows):
+            label.set_color(family_colour(rcresults.family(r.new.strategy)))  # pale shades are hard to read as text
+        ax.set_ylim(m - 0.5, -0.5)
+        ax.grid(True, axis="x", alpha=0.3, zorder=0)
+        ax.set_xlabel(f"ns per item: {news} ÷ {bases} (log scale; left of 1× is faster)")
+        ax.set_title(f"Before/after, per benchmark{page_words(page, len(paged))}\n(median ratio; {whiskers}; "
+                     "grey: within 5%)", fontsize=11)
+        save(fig, res, out_dir, plot, page)
     changed = [r for r in pairs if r.changed]
     slower = [r for r in changed if r.low > 1]
     faster = [r for r in changed if r.high < 1]
@@ -804,17 +1037,27 @@ def plot_comparison(res: rcresults.Results, out_dir: str, plot: Plot) -> None:
     else:
         within = sum(abs(r.median - 1) <= 0.05 for r in pairs)
         plot.sentence += f"No file has intervals; {within} of {n} benchmark(s) are within 5%."
+    if len(paged) > 1:
+        plot.sentence += f" {n} benchmarks on {len(paged)} pages."
 
 
-# (file stem, report heading, maker); the report keeps this order.
-PLOTS = [
-    ("throughput", "Throughput vs threads", plot_throughput),
-    ("overhead", "Overhead vs plain at 1 thread", plot_overhead),
-    ("overhead_heatmap", "Overhead heatmap", plot_heatmap),
-    ("cow", "Copy-on-write memory per forked child", plot_cow),
-    ("counters", "Strategy counters", plot_counters),
-    ("comparison", "Before/after comparison", plot_comparison),
-]
+def family_maker(make, fam: str):
+    return lambda res, out_dir, plot: make(res, out_dir, plot, fam)
+
+
+def plan(res: rcresults.Results) -> list[tuple[Plot, object]]:
+    """Every plot in the report's order, with its maker: the overview's grids, the comparison, each
+    family's figures, then the copy-on-write figures."""
+    plots = [(Plot("overhead_heatmap", "Cost over plain at 1 thread"), plot_heatmap),
+             (Plot("scaling_heatmap", f"Speedup at {max(res.threads())} threads"), plot_scaling_heatmap),
+             (Plot("comparison", "Before/after comparison", "comparison"), plot_comparison)]
+    for fam in families_of(res.strategies()):
+        section = f"family:{fam}"
+        plots += [(Plot(f"throughput-{fam}", "Throughput vs threads", section), family_maker(plot_throughput, fam)),
+                  (Plot(f"overhead-{fam}", "Overhead vs plain at 1 thread", section), family_maker(plot_overhead, fam)),
+                  (Plot(f"counters-{fam}", "Strategy counters", section), family_maker(plot_counters, fam))]
+    plots.append((Plot("cow", "Copy-on-write memory per forked child", "cow"), plot_cow))
+    return plots
 
 
 def default_out_dir(first_input: str) -> str:
@@ -850,9 +1093,31 @@ def chosen_strategies(res: rcresults.Results, strategies: str | None, families: 
                              f"are: {', '.join(rcresults.FAMILIES)}")
         chosen = [s for s in chosen if rcresults.family(s) in asked]
     if not chosen:
-        raise UsageError(f"no strategy in the results is both in --strategies and in --families; they have: "
+        raise UsageError("no strategy in the results is both in --strategies and in --families; they have: "
                          + ", ".join(f"{s} ({rcresults.family(s)})" for s in present))
     return chosen
+
+
+# The PNGs this script writes, and those it wrote before the report was split by family
+# (throughput.png, overhead.png, counters.png): what a run finds of them and did not write is left
+# from an earlier one, say a page 3 of a larger matrix, and would sit next to a report that never
+# shows it.
+OUR_PNG = re.compile(r"^(?:overhead_heatmap|scaling_heatmap|comparison|cow|throughput|overhead|counters|"
+                     r"(?:throughput|overhead|counters)-(?:%s))(?:-\d+)?\.png$" % "|".join(rcresults.FAMILIES))
+
+
+def remove_stale(out_dir: str, written: set[str]) -> list[str]:
+    removed = []
+    keep = {os.path.basename(f) for f in written}
+    for name in sorted(os.listdir(out_dir)):
+        if OUR_PNG.match(name) and name not in keep:
+            path = os.path.join(out_dir, name)
+            try:
+                os.remove(path)
+                removed.append(path)
+            except OSError:
+                pass  # not ours to insist on: the report does not link it either way
+    return removed
 
 
 def main(argv=None) -> int:
@@ -861,7 +1126,7 @@ def main(argv=None) -> int:
     ap.add_argument("results", nargs="+",
                     help="rcbench results JSON files; a later one adds benchmarks, and one that shares benchmarks "
                          "with an earlier one is compared with it (BASE NEW)")
-    ap.add_argument("-o", "--out-dir", help="where the PNGs and report.md go (default: <first input>_report/ "
+    ap.add_argument("-o", "--out-dir", help="where the PNGs, report.md and report.html go (default: <first input>_report/ "
                                             "next to the first input)")
     ap.add_argument("--strategies", metavar="A,B,...",
                     help="draw only these strategies (plain and atomic are still used as references: the "
@@ -906,17 +1171,24 @@ def main(argv=None) -> int:
         return 1
 
     plots = []
-    for key, title, make in PLOTS:
-        plot = Plot(key, title)
+    for plot, make in plan(res):
         try:
             make(res, out_dir, plot)
         except Skip as e:
             plot.skipped = str(e)
         plots.append(plot)
-    path = report.write(res, plots, problems, out_dir, workload_order(res), strategy_order(res.strategies()))
+    paths = report.write(res, plots, problems, out_dir, workload_order(res), strategy_order(res.strategies()))
+    stale = remove_stale(out_dir, {f for p in plots for f in p.files})
     for p in plots:
-        print(f"wrote {p.file}" if p.file else f"no {p.key}.png: {p.skipped}")
-    print(f"wrote {path}")
+        if p.files:
+            print("\n".join(f"wrote {f}" for f in p.files))
+        else:
+            print(f"no {p.key}.png: {p.skipped}")
+        for note in p.notes:
+            print(f"note: {note}")
+    print("\n".join(f"wrote {path}" for path in paths))
+    for path in stale:
+        print(f"removed {path}: an earlier run's, which this report does not show")
     return 0
 
 

@@ -137,8 +137,22 @@ class Source:
 
     @property
     def machine(self) -> str:
-        cpu = (self.rcbench.get("topology") or {}).get("cpu_model")
+        # CPU model strings come padded ("Oxide Virtual Turin-like Processor      "): one space each.
+        cpu = " ".join(str((self.rcbench.get("topology") or {}).get("cpu_model") or "").split())
         return f"{self.host}, {cpu}" if cpu else self.host
+
+    @property
+    def suite(self) -> str | None:
+        """The suite `rcbench run` was asked for (headline, seeds, ..., all; custom when cells were
+        picked with --strategy/--workload), or None in files written before the harness recorded it."""
+        suite = (self.rcbench.get("options") or {}).get("suite")
+        return str(suite) if isinstance(suite, str) and suite.strip() else None
+
+    @property
+    def date(self) -> str | None:
+        """When the run started, to the minute: '2026-11-30 06:27'."""
+        date = self.context.get("date")
+        return str(date)[:16].replace("T", " ") if date else None
 
     @property
     def declared_counters(self) -> dict | None:

@@ -1,5 +1,5 @@
-"""Tests for scripts/plot_results.py: the plots and report.md exist for good input, and bad input
-gets a one-line reason on stderr and the documented exit status.
+"""Tests for scripts/plot_results.py: the plots, report.md and report.html exist for good input, every
+image fits a screen, and bad input gets a one-line reason on stderr and the documented exit status.
 
     /usr/bin/python3 tests/test_plot_results.py      (any Python that can import matplotlib)
 
@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,8 +31,18 @@ except ImportError:
     HAVE_MATPLOTLIB = False
 NO_MATPLOTLIB = "matplotlib is not importable by this Python; install it with: apt-get install python3-matplotlib"
 
-ALL_PLOTS = ["throughput.png", "overhead.png", "overhead_heatmap.png", "cow.png", "counters.png"]
-# comparison.png needs two files with benchmarks in common, so the one-file tests do not expect it.
+# The overview's grids, then each family's figures (STRATEGY_SHAPE's strategies are seeds and one
+# unknown, in "other"), then cow.png. comparison.png needs two files with benchmarks in common, so the
+# one-file tests do not expect it.
+OVERVIEW_PLOTS = ["overhead_heatmap.png", "scaling_heatmap.png"]
+ALL_PLOTS = OVERVIEW_PLOTS + ["throughput-seeds.png", "overhead-seeds.png", "counters-seeds.png",
+                              "throughput-other.png", "overhead-other.png", "counters-other.png", "cow.png"]
+# The workloads of the `all` suite (workloads/registry.h and the pyvm ones), for a full-size matrix.
+SUITE_WORKLOADS = ["shared_list", "private_churn", "hot_object", "fib", "dimuon", "matmul_lists", "handoff",
+                   "fork_cow", "blocked_owner", "pyvm_dimuon", "pyvm_fib", "pyvm_private_iter",
+                   "pyvm_producer_consumer", "pyvm_shared_call", "pyvm_shared_iter", "pyvm_shared_iter_imm",
+                   "pyvm_tuple_tree"]
+MAX_WIDTH_PX, MAX_HEIGHT_PX = 1600, 2000
 
 # Cost at 1 thread relative to plain, and the fraction lost per added thread: enough spread that
 # every plot has something to show.
@@ -68,14 +79,16 @@ PROBE = {"plain_pair_ns": 0.5, "atomic_pair_ns": 10.0, "contended_pair_ns": 50.0
 
 def make_results(strategies, workloads, threads, seed=7, host="synthetic", errored=(),
                  cow_names=("cow_kib_per_child", "cow_kib_per_mib"), intervals=False, slower=None,
-                 short_of_precision=(), scaling=None):
+                 short_of_precision=(), scaling=None, suite=None, no_interval=()):
     """A results file's content: 5 repetitions and 4 aggregates per benchmark, like the harness.
     `intervals` writes the schema after the runner rewrite: ns units, 95% intervals of the median,
     precision verdicts and the hardware probe. `slower` maps a benchmark name to a factor its
     times are multiplied by; `short_of_precision` names benchmarks that ran out of budget.
     `scaling` ("weak" or "strong") writes `rcbench run --scaling`'s fields; None leaves them out,
     as files written before the option. Under strong scaling the lcm of `threads` units of work are
-    divided among the threads, so ns_per_item, the wall time per item of the whole, falls with t."""
+    divided among the threads, so ns_per_item, the wall time per item of the whole, falls with t.
+    `suite` writes options.suite, which files before the harness recorded it lack. `no_interval` names
+    benchmarks whose interval is null, as the harness writes when a run's repetitions were too few."""
     slower = slower or {}
     units = math.lcm(*threads)
     rng = random.Random(seed)
@@ -124,6 +137,8 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
                     lo, hi, med = times_ns[0], times_ns[-1], times_ns[2]
                     short = name in short_of_precision
                     median_extra = {"ns_per_item_ci95_low": lo, "ns_per_item_ci95_high": hi}
+                    if name in no_interval:
+                        median_extra = {"ns_per_item_ci95_low": None, "ns_per_item_ci95_high": None}
                     summary.update(median_extra, median_ns_per_item=med, disturbed_repetitions=0,
                                    ci_half_width=(hi - lo) / 2 / med, precision_reached=not short,
                                    not_reached_why="budget" if short else None, incomplete=False)
@@ -159,6 +174,8 @@ def make_results(strategies, workloads, threads, seed=7, host="synthetic", error
             "notes": [],
         },
     }
+    if suite:
+        context["rcbench"]["options"]["suite"] = suite
     if scaling:
         context["rcbench"].update(scaling=scaling, **({"strong_units": units} if scaling == "strong" else {}))
     if intervals:
@@ -196,7 +213,7 @@ class PlotCase(unittest.TestCase):
         return status, out.getvalue(), err.getvalue()
 
     def assert_made(self, out_dir, names):
-        for name in names + ["report.md"]:
+        for name in names + ["report.md", "report.html"]:
             path = os.path.join(out_dir, name)
             self.assertTrue(os.path.isfile(path), f"{name} missing")
             self.assertGreater(os.path.getsize(path), 1000 if name.endswith(".png") else 100, f"{name} too small")
@@ -223,8 +240,13 @@ class PlotResultsTest(PlotCase):
             self.assertIn(f"]({name})", text)
         for fact in ("Synthetic CPU", "unavailable", "no cpufreq", "gcc 12.2.0", "mimalloc", "`0123456789ab`",
                      "dirty", "2026-11-22", "2.98–3.02 GHz", "## Medians", "checksum mismatch",
-                     "load average 3.1", "my_new_idea", "unstable", "drift 7%"):
+                     "load average 3.1", "my_new_idea", "unstable", "drift 7%", "suite not recorded"):
             self.assertIn(fact, text)
+        # The overview comes first: the two grids, then the ranking, then the families.
+        images = [line for line in text.splitlines() if line.startswith("![")]
+        self.assertEqual([i.split("(")[-1].rstrip(")") for i in images[:2]], OVERVIEW_PLOTS)
+        self.assertLess(text.index("### Ranking per workload"), text.index("## Family: seed strategies"))
+        self.assertLess(text.index("## Family: seed strategies"), text.index("## Family: other"))
 
     def test_copy_on_write_figures_found_by_either_naming(self):
         names = ("kib_dirtied_per_child", "kib_dirtied_per_graph_mib")
@@ -232,7 +254,7 @@ class PlotResultsTest(PlotCase):
         out_dir = os.path.join(self.dir, "out")
         status, _, err = self.plot(path, "-o", out_dir)
         self.assertEqual(status, 0, err)
-        self.assert_made(out_dir, ["cow.png", "counters.png"])
+        self.assert_made(out_dir, ["cow.png", "counters-seeds.png"])
         self.assertRegex(self.report(out_dir), r"plain dirties the most \([\d.]+ MiB dirtied per child\) and frozen")
 
     def test_missing_plain_says_so_and_draws_the_rest(self):
@@ -240,8 +262,8 @@ class PlotResultsTest(PlotCase):
         out_dir = os.path.join(self.dir, "out")
         status, stdout, err = self.plot(path, "-o", out_dir)
         self.assertEqual(status, 0, err)
-        self.assert_made(out_dir, ["throughput.png", "counters.png"])
-        for name in ("overhead.png", "overhead_heatmap.png", "cow.png"):
+        self.assert_made(out_dir, ["throughput-seeds.png", "counters-seeds.png", "scaling_heatmap.png"])
+        for name in ("overhead-seeds.png", "overhead_heatmap.png", "cow.png"):
             self.assertFalse(os.path.exists(os.path.join(out_dir, name)), name)
         self.assertIn("no plain results at 1 thread", stdout)
         self.assertIn("Not drawn: no plain results at 1 thread", self.report(out_dir))
@@ -254,7 +276,7 @@ class PlotResultsTest(PlotCase):
         out_dir = os.path.join(self.dir, "out")
         status, _, err = self.plot(path_a, path_b, "-o", out_dir)
         self.assertEqual(status, 0, err)
-        self.assert_made(out_dir, ["overhead.png", "overhead_heatmap.png"])
+        self.assert_made(out_dir, ["overhead-seeds.png", "overhead_heatmap.png"])
         self.assertIn("no ratio for: private_churn", self.report(out_dir))
 
     def test_later_file_replaces_earlier_benchmarks_and_default_out_dir(self):
@@ -263,7 +285,7 @@ class PlotResultsTest(PlotCase):
         status, _, err = self.plot(first, second)
         self.assertEqual(status, 0, err)
         out_dir = os.path.join(self.dir, "small_report")
-        self.assert_made(out_dir, ["throughput.png", "overhead.png"])
+        self.assert_made(out_dir, ["throughput-seeds.png", "overhead-seeds.png"])
         text = self.report(out_dir)
         self.assertIn("big.json replaces 1 benchmark(s) from small.json", text)
         self.assertIn("`" + second + "`", text)  # one context column per file
@@ -279,7 +301,7 @@ class PlotResultsTest(PlotCase):
         self.assertEqual(len(lines), 2, err)
         self.assertIn(f"skipping {missing}: no such file", lines[0])
         self.assertIn(f"skipping {broken}: not JSON", lines[1])
-        self.assert_made(out_dir, ["throughput.png"])
+        self.assert_made(out_dir, ["throughput-seeds.png"])
         self.assertIn("absent.json` skipped: no such file", self.report(out_dir))
 
     def test_nothing_usable_exits_non_zero(self):
@@ -305,7 +327,8 @@ class PlotResultsTest(PlotCase):
         out_dir = os.path.join(self.dir, "out")
         status, _, err = self.plot(self.write("agg.json", content), "-o", out_dir)
         self.assertEqual(status, 0, err)
-        self.assert_made(out_dir, ["throughput.png", "overhead.png", "overhead_heatmap.png", "counters.png"])
+        self.assert_made(out_dir, ["throughput-seeds.png", "overhead-seeds.png", "overhead_heatmap.png",
+                                   "counters-seeds.png"])
         self.assertIn("| shared_list | atomic | 2 |", self.report(out_dir))
 
     def test_only_failed_benchmarks_exits_non_zero(self):
@@ -403,7 +426,7 @@ class IntervalsAndComparisonTest(PlotCase):
         out_dir = os.path.join(self.dir, "out")
         status, stdout, err = self.plot(base, new, "-o", out_dir)
         self.assertEqual(status, 0, err)
-        self.assert_made(out_dir, ["comparison.png", "throughput.png"])
+        self.assert_made(out_dir, ["comparison.png", "throughput-seeds.png"])
         text = self.report(out_dir)
         self.assertIn("![Before/after comparison](comparison.png)", text)
         self.assertIn("1 of 3 benchmark(s) with intervals got slower and 0 faster beyond them", text)
@@ -592,10 +615,17 @@ class FamiliesPlotTest(PlotCase):
         status, _, err = self.plot(path, "-o", out_dir)
         self.assertEqual(status, 0, err)
         self.assertEqual(err, "")
-        self.assert_made(out_dir, ALL_PLOTS)
+        families = ["seeds", "cpython", "scalable", "library", "other"]
+        self.assert_made(out_dir, OVERVIEW_PLOTS + [f"{kind}-{fam}.png" for fam in families
+                                                    for kind in ("throughput", "overhead")]
+                         + ["counters-seeds.png", "counters-other.png", "cow.png"])
         text = self.report(out_dir)
-        self.assertIn("one column per family with atomic in grey", text)
+        self.assertIn("a panel per workload and a line per strategy, atomic in grey for reference", text)
         self.assertIn("17 strategies in 5 families (seeds, cpython, scalable, library, other)", text)
+        headings = [line for line in text.splitlines() if line.startswith("## Family: ")]
+        self.assertEqual([h.split("`")[1] for h in headings], families)
+        # Families without counters say so where their figure would be.
+        self.assertIn("*Not drawn: no non-zero strategy counters in this family's results", text)
         # The medians table lists strategies family by family.
         rows = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| shared_list |")]
         self.assertEqual(list(dict.fromkeys(rows)), MANY_STRATEGIES)
@@ -607,7 +637,8 @@ class FamiliesPlotTest(PlotCase):
         status, _, err = self.plot(path, "-o", out_dir, "--strategies", "sharded, sticky")
         self.assertEqual(status, 0, err)
         # plain left out is still the overhead's denominator.
-        self.assert_made(out_dir, ["throughput.png", "overhead.png", "overhead_heatmap.png"])
+        self.assert_made(out_dir, ["throughput-scalable.png", "overhead-scalable.png", "overhead_heatmap.png"])
+        self.assertFalse(os.path.exists(os.path.join(out_dir, "throughput-seeds.png")))
         text = self.report(out_dir)
         self.assertIn("| shared_list | sticky | 2 |", text)
         self.assertIn("| shared_list | sharded | 2 |", text)
@@ -642,6 +673,128 @@ class FamiliesPlotTest(PlotCase):
                 for w in words:
                     self.assertIn(w, err)
                 self.assertFalse(os.path.exists(out_dir))
+
+
+def png_facts(path):
+    """(width, height, dpi, text chunks) of a PNG, read by Pillow (matplotlib needs it anyway)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        return im.size[0], im.size[1], round(im.info.get("dpi", (0, 0))[0]), dict(getattr(im, "text", {}))
+
+
+@unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+class AtAGlanceTest(PlotCase):
+    """Issue 19: an overview first, figures that fit a screen, each saying machine, suite and date."""
+
+    def test_a_full_suite_fits_a_screen_per_figure(self):
+        # 17 strategies × 17 workloads × 1..16 threads: the `all` suite on a 16-core machine, where the
+        # old throughput.png was 2004 × 6484 pixels.
+        content = make_results(MANY_STRATEGIES, SUITE_WORKLOADS, [1, 2, 4, 8, 16], intervals=True, suite="all")
+        path = self.write("all.json", content)
+        out_dir = os.path.join(self.dir, "out")
+        status, stdout, err = self.plot(path, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(err, "")
+        self.assertNotIn("note:", stdout)  # nothing had to be drawn at a lower resolution
+        pngs = sorted(f for f in os.listdir(out_dir) if f.endswith(".png"))
+        self.assertGreaterEqual(len(pngs), 20, pngs)
+        for name in pngs:
+            with self.subTest(name):
+                width, height, dpi, text = png_facts(os.path.join(out_dir, name))
+                self.assertLessEqual(width, MAX_WIDTH_PX)
+                self.assertLessEqual(height, MAX_HEIGHT_PX)
+                self.assertEqual(dpi, 130)
+                for fact in ("synthetic, Synthetic CPU @ 3.00GHz", "suite all", "2026-11-22 00:03"):
+                    self.assertIn(fact, text.get("Description", ""))
+        # The throughput figures are split, family by family and page by page, and all are in the report.
+        for fam in ("seeds", "cpython", "scalable", "library", "other"):
+            self.assertIn(f"throughput-{fam}.png", pngs)
+            self.assertIn(f"throughput-{fam}-2.png", pngs)
+        self.assertNotIn("throughput.png", pngs)
+        text = self.report(out_dir)
+        for name in pngs:
+            self.assertIn(f"]({name})", text)
+        self.assertIn("suite all", text.split("\n\n")[1])  # in the headline
+        self.assertIn("| **suite** | all |", text)
+        # One ranking table per workload, in the suite's order.
+        self.assertEqual(re.findall(r"^#### (\S+)", text, re.M), SUITE_WORKLOADS)
+
+    def test_ranking_is_fastest_first_at_one_thread(self):
+        strategies = ["plain", "gil", "atomic", "biased", "sticky", "sharded"]
+        path = self.write("r.json", make_results(strategies, ["shared_list"], [1, 2, 4], intervals=True,
+                                                 suite="headline"))
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(path, "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        import rcresults
+        res = rcresults.load([path], lambda *_: self.fail("unreadable"))
+        ns1 = {s: res.get("shared_list", s, 1).median("ns_per_item") for s in strategies}
+        text = self.report(out_dir)
+        table = text.split("#### shared_list")[1].split("\n\n")[2].splitlines()
+        header = [x.strip() for x in table[0].strip("|").split("|")]
+        self.assertEqual(header, ["#", "strategy", "family", "ns/item @1", "95% interval @1", "× plain @1",
+                                  "ns/item @4", "95% interval @4", "× ideal @4", "speedup @4"])
+        rows = [dict(zip(header, (x.strip() for x in line.strip("|").split("|")))) for line in table[2:]]
+        self.assertEqual([r["strategy"] for r in rows], sorted(strategies, key=ns1.get))
+        sticky = next(r for r in rows if r["strategy"] == "sticky")
+        one, four = res.get("shared_list", "sticky", 1), res.get("shared_list", "sticky", 4)
+        self.assertEqual(sticky["speedup @4"], f"{rcresults.speedup(one, four):.2f}×")
+        self.assertEqual(sticky["× plain @1"], f"{ns1['sticky'] / ns1['plain']:.2f}×")
+        # Weak scaling: the ideal at 4 threads keeps plain's 1-thread time per item.
+        self.assertEqual(sticky["× ideal @4"], f"{four.median('ns_per_item') / ns1['plain']:.2f}×")
+        lo, hi = one.ci95()
+        self.assertTrue(sticky["95% interval @1"].startswith(f"{report_num(lo)}–{report_num(hi)} ±"))
+        plain = next(r for r in rows if r["strategy"] == "plain")
+        self.assertEqual(plain["speedup @4"], "–")  # plain ran at 1 thread only
+        self.assertIn("Fastest at 1 thread (plain aside): **", text)
+        self.assertIn("suite headline", text)
+
+    def test_heatmaps_count_wide_and_missing_intervals(self):
+        content = make_results(["plain", "atomic", "sticky"], ["shared_list", "hot_object"], [1, 2],
+                               intervals=True, no_interval=["hot_object/sticky/threads:1"])
+        out_dir = os.path.join(self.dir, "out")
+        status, _, err = self.plot(self.write("r.json", content), "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        text = self.report(out_dir)
+        cost = text.split("### Cost over plain at 1 thread")[1].split("###")[0]
+        # Four ratios; hot_object/sticky has no interval at 1 thread, so its cost and its speedup are "no CI".
+        self.assertRegex(cost, r"reaches more than 5% from its median[^(]*\(\d of 4\); \*no CI\*: [^(]*\(1\)")
+        speed = text.split("### Speedup at 2 threads")[1].split("###")[0]
+        self.assertRegex(speed, r"\(\d of 4\); \*no CI\*: [^(]*\(1\)")
+        self.assertIn("![Speedup at 2 threads](scaling_heatmap.png)", text)
+
+    def test_one_thread_only_has_no_scaling_grid(self):
+        out_dir = os.path.join(self.dir, "out")
+        status, stdout, err = self.plot(self.write("r.json", make_results(["plain", "atomic"], ["x"], [1])),
+                                        "-o", out_dir)
+        self.assertEqual(status, 0, err)
+        self.assertIn("no scaling_heatmap.png: every benchmark ran at 1 thread", stdout)
+        self.assertIn("*Not drawn: every benchmark ran at 1 thread: no scaling to show.*", self.report(out_dir))
+
+    def test_old_files_say_suite_not_recorded_and_a_mix_names_both(self):
+        import rcresults
+        import report
+        a = self.write("a.json", make_results(["plain"], ["x"], [1]))
+        b = self.write("b.json", make_results(["plain"], ["y"], [1], suite="seeds", host="other"))
+        res = rcresults.load([a], lambda *_: None)
+        self.assertEqual(report.stamp(res), "synthetic, Synthetic CPU @ 3.00GHz · suite not recorded · 2026-11-22 00:03")
+        both = rcresults.load([a, b], lambda *_: None)
+        self.assertIn("suites not recorded, seeds", report.stamp(both))
+        self.assertIn("synthetic, Synthetic CPU @ 3.00GHz; other, Synthetic CPU @ 3.00GHz", report.stamp(both))
+
+    def test_pages_are_even_and_break_between_groups(self):
+        import plot_results
+        self.assertEqual([len(p) for p in plot_results.pages(list(range(17)), 16)], [9, 8])
+        self.assertEqual([len(p) for p in plot_results.pages(list(range(16)), 16)], [16])
+        self.assertEqual(plot_results.pages([], 16), [])
+        items = ["a"] * 3 + ["b"] * 3 + ["c"] * 7
+        paged = plot_results.pages_by(items, 6, lambda x: x)
+        self.assertEqual(paged, [["a"] * 3 + ["b"] * 3, ["c"] * 4, ["c"] * 3])
+
+
+def report_num(x):
+    import report
+    return report.num(x)
 
 
 class LauncherTest(unittest.TestCase):
