@@ -33,6 +33,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if !defined(RCBENCH_SYSTEM_ALLOCATOR)
+#include <mimalloc.h>
+#endif
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -154,6 +158,21 @@ const std::vector<std::string>& counting_environment() {
   return env;
 }
 
+// Objects at the same addresses in every counting run. mimalloc starts its
+// segments at a random multiple of the segment size (its address-hint
+// randomisation), so a strategy that hashes object addresses (refcache's
+// cache slots) collided differently, and counted a few hundred instructions
+// more or fewer, from run to run. A reservation above mimalloc's 1 GiB hint
+// limit is placed by valgrind's address-space manager, which does not
+// randomise, and every segment is then carved from it.
+void deterministic_addresses() {
+#if !defined(RCBENCH_SYSTEM_ALLOCATOR)
+  constexpr std::size_t kArena = std::size_t{4} << 30;
+  if (mi_reserve_os_memory(kArena, false, false) != 0)
+    throw std::runtime_error("cannot reserve the counting child's 4 GiB of address space");
+#endif
+}
+
 struct Count {
   std::uint64_t ir = 0;
   std::uint64_t iterations = 0, items_per_thread = 0;
@@ -235,6 +254,7 @@ int cmd_count_instructions(const std::string& strategy, const std::string& workl
                      std::string(RCBENCH_SANITIZER_NAME) + "-sanitizer build");
   // Epoch intervals measured in work, so the count repeats (strategies/epoch_clock.h).
   EpochClock::count_work(true);
+  deterministic_addresses();
   for (const CellKernels& k : all_kernels())
     if (k.strategy == strategy && k.workload == workload) return k.count_instructions(size, iterations);
   return kExitUsage;

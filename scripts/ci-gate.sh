@@ -16,9 +16,16 @@
 #   --md FILE         also write the comparison as a Markdown table (for a pull request or a
 #                     CI job summary such as $GITHUB_STEP_SUMMARY)
 #
-# Builds nothing. Exit status: 0 nothing regressed (added or removed cells,
-# and cells whose counts do not repeat, are reported but pass); 1 a
-# regression, or a cell failed its checksum or leak check; 2 bad setup (no
+#   --allow FILE      cells that may end as "insufficient data", one per line with its reason
+#                     (default: results/baseline/gate-allow.txt)
+#
+# Every cell must be judged: a cell compare calls "insufficient data" (its
+# counts vary too much to judge) fails the gate unless the allow file lists
+# it, with a reason a reviewer sees in the diff.
+#
+# Builds nothing. Exit status: 0 nothing regressed (added or removed cells
+# are reported but pass); 1 a regression, a cell that failed its checksum or
+# leak check, or an unjudged cell not in the allow file; 2 bad setup (no
 # rcbench, no valgrind, no baseline, unreadable files); 130 interrupted.
 set -uo pipefail
 
@@ -28,6 +35,7 @@ baseline=$root/results/baseline/instructions-quick.json
 out=$root/build/ci-gate/instructions-quick.json
 update=0
 md=
+allow=$root/results/baseline/gate-allow.txt
 
 usage() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; }
 
@@ -38,6 +46,7 @@ while [ $# -gt 0 ]; do
     --baseline) baseline=${2:?--baseline needs a file}; shift ;;
     --out) out=${2:?--out needs a file}; shift ;;
     --md) md=${2:?--md needs a file}; shift ;;
+    --allow) allow=${2:?--allow needs a file}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "ci-gate: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -93,6 +102,20 @@ esac
 echo
 "$rcbench" compare "$baseline" "$out"
 status=$?
+if [ "$status" -eq 0 ]; then
+  # Unjudged cells: compare passes them, the gate does not, unless allowed.
+  unjudged=$("$rcbench" compare --format json "$baseline" "$out" |
+    python3 -c 'import json, sys
+for r in json.load(sys.stdin)["benchmarks"]:
+    if r["verdict"] == "insufficient data": print(r["name"])')
+  allowed=$( [ -f "$allow" ] && sed -e 's/#.*//' "$allow" | awk 'NF { print $1 }')
+  for cell in $unjudged; do
+    if ! grep -qxF "$cell" <<<"$allowed"; then
+      echo "UNJUDGED: $cell: its counts vary too much to judge; make them repeat, or list it in $(basename "$allow") with the reason"
+      status=1
+    fi
+  done
+fi
 if [ -n "$md" ] && [ "$status" -le 1 ]; then
   # The same judgement again, as Markdown; compare reads files only, so it is cheap.
   mkdir -p "$(dirname "$md")"

@@ -31,7 +31,8 @@
 // There is no epoch thread: the last running thread to acknowledge G
 // advances it to G + 1, provided Tuning::kEpochInterval has passed since the
 // previous advance (otherwise the next thread to poll after it has passed
-// does). So G is e_t or e_t + 1 for every running thread, and an object that
+// does); under `--metric instructions` that interval is measured in work,
+// not wall time, so the counts repeat (strategies/epoch_clock.h). So G is e_t or e_t + 1 for every running thread, and an object that
 // a thread queues gets the tag e_t + 1 (exact during an acknowledgement's
 // flush, at most one epoch pessimistic for an eviction); it is reviewed once
 // G >= tag + 2, by which time every running thread has flushed since G
@@ -77,6 +78,7 @@
 #include <vector>
 
 #include "strategies/chaos.h"
+#include "strategies/epoch_clock.h"
 #include "strategies/object.h"
 #include "strategies/strategy.h"
 
@@ -281,11 +283,20 @@ struct BasicRefCache {
         return true;
     }
 
-    static std::int64_t now_ns() {
+    // Wall time, or under instruction counting the work done (EpochClock).
+    [[nodiscard]] std::int64_t now_ns() const {
+      if (work_clock_)
+        return static_cast<std::int64_t>(polls_.load(std::memory_order_relaxed) * Tuning::kSafepointsPerPoll) *
+               EpochClock::kNominalSafepoint.count();
       return std::chrono::duration_cast<std::chrono::nanoseconds>(
                  std::chrono::steady_clock::now().time_since_epoch())
           .count();
     }
+    void count_poll() {
+      if (work_clock_) polls_.fetch_add(1, std::memory_order_relaxed);
+    }
+    const bool work_clock_ = EpochClock::counting_work();
+    std::atomic<std::uint64_t> polls_{0};  // with work_clock_ only
 
     // Counted instantiation: objects whose true count reached zero and
     // that are not freed yet. Relaxed: one atomic's modification order
@@ -476,6 +487,7 @@ struct BasicRefCache {
     [[gnu::noinline, gnu::cold]] void poll() {
       until_poll_ = Tuning::kSafepointsPerPoll;
       if (forked_) return;
+      rt_->count_poll();
       if constexpr (Tuning::kChaos) chaos_.maybe_yield(8);
       if (rt_->epoch_.load(std::memory_order_relaxed) == state_.epoch) {
         // Acknowledged already: maybe everyone has, and the interval passed.
