@@ -193,8 +193,10 @@ class Runner {
     context_["probe_end"] = std::move(end);
     context_["probe_plain_pair_moved"] = plain_pair_moved;
     if (std::abs(plain_pair_moved) > 0.05)
-      warn("the machine's plain incref+decref pair took " + std::to_string(static_cast<int>(std::lround(100 * plain_pair_moved))) +
-           "% longer at the end of the run than at its start: something outside this VM's view (a busy "
+      warn("the machine's plain incref+decref pair took " +
+           std::to_string(static_cast<int>(std::lround(100 * std::abs(plain_pair_moved)))) +
+           (plain_pair_moved > 0 ? "% longer" : "% less time") +
+           " at the end of the run than at its start: something outside this VM's view (a busy "
            "neighbour on the same core) changed its speed; compare this run with others by its floor");
   }
 

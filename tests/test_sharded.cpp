@@ -304,3 +304,23 @@ TEST(Sharded, KillsRacingIncrefsAndDecrefsNeitherLoseNorDoubleACount) {
 
 }  // namespace
 }  // namespace rcb::test
+
+namespace rcb::test {
+namespace {
+
+// A context past sharded's 256 threads throws from its constructor, on its
+// worker thread: the team must fail with that error, not end the process
+// in std::terminate (the constructor used to run outside the worker's try).
+TEST(ShardedLimits, AThreadPastTheLimitFailsTheTeamInsteadOfTerminating) {
+  TeamConfig cfg;
+  cfg.threads = S::kMaxThreads + 1;
+  try {
+    Team<S, HotObject> team(cfg);
+    FAIL() << "a team of " << cfg.threads << " sharded threads was built";
+  } catch (const std::out_of_range& e) {
+    EXPECT_NE(std::string(e.what()).find("sharded: thread index over 255"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace rcb::test

@@ -74,6 +74,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 
@@ -180,10 +181,22 @@ class BasicBlockedOwner {
     return t.value % 2 == 0 ? own<kCensus>(ctx, ch, me, chaos) : receive<kCensus>(ctx, ch, me, chaos);
   }
 
+  // `handed` when the owner failed before handing its batch over (a
+  // strategy that throws at a limit, as sharded past its slots): the
+  // dropper must fail too, not wait forever.
+  static constexpr std::uint32_t kAbandoned = 0xFFFF'FFFF;
+
   template <bool kCensus, class Chaotic>
   std::uint64_t own(Ctx& ctx, Channel& ch, Balance& me, Chaotic& chaos) {
-    Obj* batch = build<kCensus>(ctx, me, chaos);
-    ctx.publish(batch);  // it goes to another thread
+    Obj* batch = nullptr;
+    try {
+      batch = build<kCensus>(ctx, me, chaos);
+      ctx.publish(batch);  // it goes to another thread
+    } catch (...) {
+      ch.handed.store(kAbandoned, std::memory_order_release);
+      ch.handed.notify_one();
+      throw;
+    }
     const std::uint32_t round = ch.handed.load(std::memory_order_relaxed) + 1;  // only we write it
     // Blocked from before the hand-over, so that nothing we do while the
     // dropper runs (a blocking hand-over of logs, a grace period) escapes
@@ -206,7 +219,9 @@ class BasicBlockedOwner {
     const std::uint32_t round = ch.dropped.load(std::memory_order_relaxed) + 1;  // only we write it
     // inbox.get(): blocks, releasing the GIL, only if nothing is there yet.
     // Acquire: pairs with the owner's release of this batch.
-    wait_until(ctx, ch.handed, [&](std::uint32_t handed) { return handed == round; });
+    wait_until(ctx, ch.handed, [&](std::uint32_t handed) { return handed == round || handed == kAbandoned; });
+    if (ch.handed.load(std::memory_order_relaxed) == kAbandoned)
+      throw std::runtime_error("blocked_owner: the owner failed before handing its batch over");
     const std::uint64_t popped = drop<kCensus>(ctx, ch.batch, me, chaos);
     // done.set(). Release: our last touch of the batch happens before the
     // owner's next one.

@@ -283,7 +283,21 @@ class Team {
   void worker_main(std::uint32_t tid) {
     Slot& slot = slots_[tid];
     if (cfg_.on_thread_start) slot.bound_cpu = cfg_.on_thread_start(tid);
-    Ctx ctx(*runtime_, ThreadIndex{tid});
+    std::optional<Ctx> made;
+    try {
+      made.emplace(*runtime_, ThreadIndex{tid});  // may throw at a strategy's limit (sharded's 256 threads)
+    } catch (...) {
+      // No context, so no work: answer every command, so command() returns
+      // and the error surfaces as the team's, instead of std::terminate.
+      record_error(std::current_exception());
+      for (std::uint64_t seen = 0;;) {
+        seen = wait_for_command(seen);
+        const Command c = current_;
+        done();
+        if (c == Command::exit) return;
+      }
+    }
+    Ctx& ctx = *made;
     slot.ctx = &ctx;
     ctx.attach();
     ctx.enter_blocking();
