@@ -730,13 +730,14 @@ static Expansion expand_cells(const Selection& sel, const RunOptions& opt, const
           e.notes.push_back("skipped " + wl + "/" + st + ": this sanitizer build compiles a reduced strategy x "
                             "workload product (harness/cells.h); the release build has every cell");
   }
+  std::map<std::string, std::vector<std::string>> single_threaded;  // strategy -> its skipped cells
   for (const CellKernels& k : kernels) {
     if (!contains(sel.strategies, k.strategy) || !contains(workloads, k.workload)) continue;
     for (const auto t : opt.threads) {
       const std::string name = cell_name(k.workload, k.strategy, t);
       if (filter && !std::regex_search(name, *filter)) continue;
       if (!k.multi_threaded && t > 1) {
-        e.notes.push_back("skipped " + name + ": " + k.strategy + " is single-threaded (it runs at 1 thread only)");
+        single_threaded[k.strategy].push_back(name);
         continue;
       }
       if (const ThreadSupport ts = k.supports(t); !ts.ok) {
@@ -749,6 +750,12 @@ static Expansion expand_cells(const Selection& sel, const RunOptions& opt, const
       e.cells.push_back(std::move(c));
     }
   }
+  // One note per strategy: a suite at 1 and N threads skips every N-thread
+  // cell of plain, and five lines saying so would bury the others.
+  for (const auto& [strategy, names] : single_threaded)
+    e.notes.push_back("skipped " + (names.size() == 1 ? names.front() : std::to_string(names.size()) + " cells (" +
+                                                                          join(names) + ")") +
+                      ": " + strategy + " is single-threaded (it runs at 1 thread only)");
   return e;
 }
 
