@@ -81,6 +81,7 @@ struct CellRun {
   std::size_t clean = 0, disturbed = 0;
   bool done = false;
   std::string error;
+  double repetition_wall = 0;  // seconds the last repetition took, calibrations and setup included
 
   [[nodiscard]] std::vector<double> ns_per_item() const {
     std::vector<double> v;
@@ -133,7 +134,7 @@ class Runner {
         context_(std::move(context)), out_(out), start_(Clock::now()), tty_(isatty(STDERR_FILENO) != 0) {}
 
   int run() {
-    const auto deadline = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.max_time));
+    auto deadline = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.max_time));
     // 2 and 3: rounds; a cell's counted pass runs just before its first
     // repetition, so the first figures come seconds after the start instead
     // of after every cell's counted pass.
@@ -165,6 +166,7 @@ class Runner {
       }
       for (CellRun* c : todo) judge(*c);
       rounds_ = round;
+      if (round == 1 && opt_.interleave) deadline = replan(deadline);
       checkpoint();
     }
     clear_status();
@@ -247,7 +249,63 @@ class Runner {
     return cal;
   }
 
+  // After the first round every cell has run once, so the rest can be
+  // timed, not guessed: many threads make repetitions longer than
+  // --min-time (one iteration alone can exceed it) and disturbed more often.
+  // Each cell still needs --repetitions clean samples; a disturbed one is
+  // made up for (within the rerun bound) at the rate round 1 saw at its
+  // thread count. A budget that was only the estimate's grows to fit; one
+  // the user gave stays, with a warning naming the shortfall.
+  Clock::time_point replan(Clock::time_point deadline) {
+    std::map<std::uint32_t, std::pair<double, double>> seen;  // threads -> (disturbed, repetitions)
+    for (const auto& c : cells_) {
+      auto& [dist, reps] = seen[c.cell.threads];
+      dist += static_cast<double>(c.disturbed);
+      reps += static_cast<double>(c.samples.size());
+    }
+    const std::size_t bound = std::max<std::size_t>(kMinRerunBound, static_cast<std::size_t>(opt_.repetitions));
+    double need = 0;
+    std::size_t short_cells = 0;
+    for (const auto& c : cells_) {
+      if (c.done || c.samples.empty()) continue;
+      const auto [dist, reps] = seen[c.cell.threads];
+      const double p = std::min(0.9, reps > 0 ? dist / reps : 0.0);
+      const double clean_wanted = static_cast<double>(opt_.repetitions) - static_cast<double>(c.clean);
+      const double runs = std::min(clean_wanted / (1 - p), clean_wanted + static_cast<double>(bound));
+      need += std::max(0.0, runs) * c.repetition_wall;
+      ++short_cells;
+    }
+    const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+    if (need <= left) return deadline;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    char line[320];
+    if (opt_.budget_is_estimate) {
+      constexpr double kPrecisionRoom = 1.5;  // as choose_budget() leaves
+      const double total = elapsed + kPrecisionRoom * need;
+      std::snprintf(line, sizeof line,
+                    "note: at round 1's pace the %zu cells need about %.0f s more for %d clean repetitions each; "
+                    "budget raised from %.0f s to %.0f s\n",
+                    short_cells, need, opt_.repetitions, opt_.max_time, total);
+      opt_.max_time = total;
+      deadline = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(total));
+    } else {
+      std::snprintf(line, sizeof line,
+                    "warning: at round 1's pace the %zu cells need about %.0f s more for %d clean repetitions each, "
+                    "but --max-time leaves %.0f s: some will end without an interval (raise --max-time to %.0f)\n",
+                    short_cells, need, opt_.repetitions, left, elapsed + need);
+    }
+    clear_status();
+    std::fputs(line, stderr);
+    return deadline;
+  }
+
   void one_repetition(CellRun& c) {
+    const auto began = Clock::now();
+    struct Wall {  // whichever way the repetition ends
+      CellRun& c;
+      Clock::time_point began;
+      ~Wall() { c.repetition_wall = std::chrono::duration<double>(Clock::now() - began).count(); }
+    } wall{c, began};
     const int first_cpu = c.cell.cpus.empty() ? -1 : c.cell.cpus.front();
     Sample s;
     s.before = calibrate(first_cpu);
@@ -332,7 +390,7 @@ class Runner {
 
   nlohmann::json summary_json(const CellRun& c) const;
 
-  const RunOptions& opt_;
+  RunOptions opt_;  // a copy: replan() may raise max_time
   const WorkShare share_;
   const Topology& topo_;
   const Placement& placement_;
@@ -558,6 +616,7 @@ nlohmann::json Runner::document() const {
                                             {"repetitions", reps},
                                             {"disturbed_repetitions", disturbed},
                                             {"budget_ran_out", budget_ran_out_},
+                                            {"budget_s", opt_.max_time},
                                             {"round_order_seed", seed_}};
   auto& benches = j["benchmarks"];
   for (std::size_t i = 0; i < benches.size() && i < notes.size(); ++i) {
@@ -565,12 +624,6 @@ nlohmann::json Runner::document() const {
     benches[i]["rcbench"] = notes[i];
   }
   return j;
-}
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
 }
 
 }  // namespace
@@ -951,6 +1004,7 @@ int cmd_run(const RunOptions& opt_in) {
   if (plan.cells.empty())
     throw UsageError("nothing to run: " + (plan.notes.empty() ? std::string("empty selection") : join(plan.notes, "; ")));
   const double estimate = estimate_seconds(plan.cells, opt);
+  opt.budget_is_estimate = opt.max_time == 0;
   opt.max_time = choose_budget(opt, estimate, plan.cells.size(), [&](double budget) {
     return suites_that_fit(opt, budget, share, kernels, topo, placement, places);
   });

@@ -43,6 +43,7 @@ struct RunOptions {
   int max_repetitions = 60;      // the most per benchmark
   double precision = 0.02;       // --precision: wanted CI half-width, relative to the median
   double max_time = 0.0;         // --max-time: seconds for the whole run; 0: what the selection needs
+  bool budget_is_estimate = false;  // max_time came from the estimate, not the user: the run may raise it
   double min_time = 0.0;  // seconds per repetition; 0: the size's default
   std::string out = "rcbench.json";  // "-": the JSON goes to stdout, everything else to stderr
   std::string filter;            // --filter: ECMAScript regex searched in <workload>/<strategy>/threads:<n>
@@ -58,6 +59,7 @@ struct RunOptions {
   double cv_threshold = 0.05;     // coefficient of variation that flags one
   // --metric instructions only:
   int iterations = 0;              // counted iterations per cell; 0: the size's default
+  int jobs = 1;                    // cells counted at once, each in its own valgrind
   std::string valgrind = "valgrind";
 };
 
