@@ -122,7 +122,10 @@ class Team {
     command(Command::setup);
     if (has_error_.load(std::memory_order_acquire)) {
       // Setup failed: stop the workers before the error leaves, or their
-      // std::thread destructors would terminate the program.
+      // std::thread destructors would terminate the program. A workload
+      // that was built (another thread failed) is torn down first, so its
+      // objects are freed.
+      command(Command::teardown);
       command(Command::exit);
       for (auto& w : workers_) w.join();
       runtime_->shutdown();
