@@ -42,6 +42,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -178,6 +179,12 @@ struct Count {
   std::uint64_t iterations = 0, items_per_thread = 0;
   double seconds = 0;  // wall time of the counted iterations' timed regions, under valgrind
   std::string checksum;
+};
+
+// One cell's repetitions, or the error that stopped them.
+struct CellCounts {
+  std::vector<Count> counts;
+  std::string error;
 };
 
 // One valgrind run of one cell. Throws std::runtime_error with the child's
@@ -383,40 +390,56 @@ int cmd_run_instructions(const RunOptions& opt_in) {
 
   Interrupts::catch_interrupts();
 
-  std::size_t done = 0;
-  for (std::size_t i = 0; i < cells.size() && !Interrupts::interrupted(); ++i) {
-    const Planned& cell = cells[i];
-    std::vector<benchmark::BenchmarkReporter::Run> runs;
-    std::vector<std::uint64_t> counts;
-    std::string error;
-    Count last;
-    for (int rep = 0; rep < opt.repetitions && error.empty() && !Interrupts::interrupted(); ++rep) {
+  // Cells are counted --jobs at a time, each in its own valgrind process
+  // and scratch folder, and taken in order: a count does not depend on what
+  // else runs, so parallel counting changes only how long the run takes.
+  const auto count_cell_reps = [&](std::size_t i) {
+    CellCounts out;
+    for (int rep = 0; rep < opt.repetitions && !Interrupts::interrupted(); ++rep) {
       try {
-        last = count_once(opt, exe, cell.strategy, cell.workload, opt.iterations, scratch / "cell");
+        out.counts.push_back(count_once(opt, exe, cells[i].strategy, cells[i].workload, opt.iterations,
+                                        scratch / ("cell" + std::to_string(i))));
       } catch (const std::exception& e) {
-        error = e.what();
+        out.error = e.what();
         break;
       }
-      counts.push_back(last.ir);
+    }
+    return out;
+  };
+  std::vector<std::future<CellCounts>> pending(cells.size());
+  std::size_t launched = 0;
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < cells.size() && !Interrupts::interrupted(); ++i) {
+    for (; launched < cells.size() && launched < i + static_cast<std::size_t>(opt.jobs); ++launched)
+      pending[launched] = std::async(std::launch::async, count_cell_reps, launched);
+    const CellCounts counted = pending[i].get();
+    const Planned& cell = cells[i];
+    const Count last = counted.counts.empty() ? Count{} : counted.counts.back();
+    std::vector<benchmark::BenchmarkReporter::Run> runs;
+    std::vector<std::uint64_t> counts;
+    std::string error = counted.error;
+    for (std::size_t rep = 0; rep < counted.counts.size(); ++rep) {
+      const Count& c = counted.counts[rep];
+      counts.push_back(c.ir);
       benchmark::BenchmarkReporter::Run r;
       r.run_name.function_name = cell.name;
       r.family_index = static_cast<std::int64_t>(i);
       r.per_family_instance_index = 0;
-      r.iterations = static_cast<benchmark::IterationCount>(last.iterations);
+      r.iterations = static_cast<benchmark::IterationCount>(c.iterations);
       r.threads = 1;
-      r.repetition_index = rep;
+      r.repetition_index = static_cast<std::int64_t>(rep);
       r.repetitions = opt.repetitions;
       // Times are times, counts are counters: readers that scale real_time
       // by time_unit get the (valgrind) wall time, never a count.
       r.time_unit = benchmark::kNanosecond;
-      r.real_accumulated_time = last.seconds;
+      r.real_accumulated_time = c.seconds;
       r.cpu_accumulated_time = 0;
-      const double items = static_cast<double>(last.iterations) * static_cast<double>(last.items_per_thread);
-      r.counters["instructions_per_item"] = static_cast<double>(last.ir) / items;
+      const double items = static_cast<double>(c.iterations) * static_cast<double>(c.items_per_thread);
+      r.counters["instructions_per_item"] = static_cast<double>(c.ir) / items;
       r.counters["instructions_per_iteration"] =
-          static_cast<double>(last.ir) / static_cast<double>(last.iterations);
-      r.counters["instructions"] = static_cast<double>(last.ir);
-      r.counters["items_per_thread"] = static_cast<double>(last.items_per_thread);
+          static_cast<double>(c.ir) / static_cast<double>(c.iterations);
+      r.counters["instructions"] = static_cast<double>(c.ir);
+      r.counters["items_per_thread"] = static_cast<double>(c.items_per_thread);
       r.counters["checksum_ok"] = 1.0;
       runs.push_back(std::move(r));
     }

@@ -240,6 +240,10 @@ int main(int argc, char** argv) {
   run->add_option("--iterations", opt.iterations,
                   "instructions only: counted iterations per cell after 1 warm-up (default: 3 quick, 1 full)");
   run->add_option("--valgrind", opt.valgrind, "instructions only: the valgrind to run")->capture_default_str();
+  run->add_option("--jobs", opt.jobs,
+                  "instructions only: cells counted at once, each in its own valgrind (counts do not depend on "
+                  "it; CI passes the CPU count)")
+      ->capture_default_str();
 
   // Hidden: what `run --metric instructions` runs under valgrind, per cell.
   auto* count = app.add_subcommand("_instructions", "");
@@ -322,6 +326,7 @@ int main(int argc, char** argv) {
     if (!rcb::is_summary_format(opt.format))
       throw rcb::UsageError("bad --format '" + opt.format + "' (valid: console, json, csv, md)");
     (void)rcb::parse_placement(opt.placement);  // a bad list fails here, before anything starts
+    if (opt.jobs < 1) throw rcb::UsageError("bad --jobs '" + std::to_string(opt.jobs) + "': must be 1 or more");
     if (metric == "instructions") {
       if (opt.scaling == rcb::Scaling::strong)
         throw rcb::UsageError("--scaling strong needs --metric time: instruction counts are taken at 1 thread, "

@@ -68,7 +68,8 @@ fi
 # stand for the family; RCB_GATE_ALL=1 counts every cell.
 workloads=$("$rcbench" list | awk '$1 == "workload" && ($2 !~ /^pyvm_/ || $2 == "pyvm_fib" || $2 == "pyvm_shared_iter") { print $2 }' | paste -sd, -)
 if [ "${RCB_GATE_ALL:-}" = 1 ]; then workloads=all; fi
-matrix=(run --metric instructions --size quick --threads 1)
+# Cells are counted side by side, one valgrind per CPU: counts do not depend on it.
+matrix=(run --metric instructions --size quick --threads 1 --jobs "$(nproc 2>/dev/null || echo 1)")
 if [ "$workloads" != all ]; then matrix+=(--workload "$workloads"); fi
 
 if [ "$update" = 1 ]; then
