@@ -109,6 +109,82 @@ TEST(RefCacheReview, ObjectRevivedAndDroppedToZeroAgainIsReviewedAgainNotFreed) 
   EXPECT_EQ(ObjectTracker::instance().live(), 0u);
 }
 
+// The net-zero flush's case. A's flush takes x to zero and queues it (tag
+// 2) while B holds a +1 still in its cache. The reference then travels
+// between the threads so that each acknowledges with x's delta at net zero
+// (+1 -1) and never with the +1 that would revive it: B gives its reference
+// to A and acknowledges 2; A gives it back and acknowledges 3, closing
+// epoch 3 and reviewing x at 4. The count is zero and both threads have
+// flushed since x was queued, yet B holds x: only the two net-zero flushes
+// (each says "this thread used x") mark it dirty. A flush that skipped zero
+// deltas would free x here. Runs the timed instantiation, whose decref
+// touches only the cache, so a mistaken early free leaves nothing for B's
+// cleanup to write into.
+TEST(RefCacheReview, NetZeroFlushesOfAnObjectUnderReviewKeepItAlive) {
+  using S = Uncounted<Eager>;
+  S::Runtime rt;
+  Turns turns;
+  Object<S>* x = nullptr;
+  std::size_t live_after_zero = 0, live_after_review = 0;
+  bool queued = false, dirty_after_b = false, requeued = false;
+  std::uint64_t review_epoch = 0;
+  std::int64_t read_back = -1;
+
+  auto a = [&](S::Context& ctx) {
+    x = new_int<S>(ctx, 42);  // global count 1: A's reference
+    turns.reach(1);
+    turns.await(2);   // B took a reference: +1 in B's cache
+    ctx.decref(x);    // A's reference goes: -1 cached
+    ctx.safepoint();  // closes 1, acknowledges 2: flush takes x 1 -> 0, queued with tag 2
+    live_after_zero = ObjectTracker::instance().live();
+    queued = S::under_review(x) && S::global_count(x) == 0 && ctx.reviews_pending() == 1;
+    turns.reach(3);
+    turns.await(4);   // B gave us its reference (our +1), its cache at net zero
+    ctx.incref(x);
+    turns.reach(5);
+    turns.await(6);   // B acknowledged 2 with its net-zero delta, and 3 with nothing
+    dirty_after_b = S::dirty(x);
+    turns.reach(7);   // we give the reference back: B increfs ...
+    turns.await(8);
+    ctx.decref(x);    // ... and we drop ours: net zero here too
+    ctx.safepoint();  // acknowledges 3 with x's zero delta, closes 3, reviews x at 4
+    review_epoch = rt.epoch();
+    live_after_review = ObjectTracker::instance().live();
+    requeued = S::under_review(x) && ctx.reviews_pending() == 1;
+    turns.reach(9);
+    turns.await(10, ctx);
+  };
+  auto b = [&](S::Context& ctx) {
+    turns.await(1);
+    ctx.incref(x);    // +1 cached
+    turns.reach(2);
+    turns.await(3);
+    turns.reach(4);   // A takes a reference from ours ...
+    turns.await(5);
+    ctx.decref(x);    // ... and ours goes: x's delta here is +1 -1
+    ctx.safepoint();  // acknowledges 2: flushes the zero delta; closes 2
+    ctx.safepoint();  // acknowledges 3: nothing cached
+    turns.reach(6);
+    turns.await(7);
+    ctx.incref(x);    // A's reference becomes ours: +1 cached, after our last flush
+    turns.reach(8);
+    turns.await(9);   // no safepoint: the +1 stays cached through A's review
+    if (live_after_review == 1) read_back = x->value.i;
+    ctx.decref(x);    // cache only: safe even if x was freed
+    turns.reach(10);
+  };
+  const ThreadsResult res = run_threads<S>(rt, Launch::together, a, b);
+  EXPECT_EQ(live_after_zero, 1u) << "x was freed on its first zero";
+  EXPECT_TRUE(queued);
+  EXPECT_TRUE(dirty_after_b) << "B's net-zero flush reached x under review without marking it";
+  EXPECT_EQ(review_epoch, 4u) << "the review must happen at epoch tag + 2 for the test to mean anything";
+  EXPECT_EQ(live_after_review, 1u) << "x was freed at review while B still held it";
+  EXPECT_TRUE(requeued);
+  EXPECT_EQ(read_back, 42);
+  EXPECT_EQ(res.live, 0);
+  EXPECT_EQ(ObjectTracker::instance().live(), 0u);
+}
+
 // The plain case: R's flush takes x to zero in the epoch H took an
 // unflushed reference, and H keeps using x, reaching safepoints, for several
 // epochs past the one at which x's review falls due. H's flush revives it,
