@@ -65,6 +65,14 @@
 
 namespace rcb {
 
+// Containers entered by publish() (counted instantiation only).
+template <bool kOn>
+struct StickyWalkSteps {};
+template <>
+struct StickyWalkSteps<true> {
+  std::uint64_t entered = 0;
+};
+
 template <class P = Counted>
 struct BasicSticky {
   static constexpr StrategyInfo info{
@@ -136,6 +144,16 @@ struct BasicSticky {
       }
     }
 
+    // Containers publish() has entered, summed over this context's passes
+    // (counted instantiation only; the timed one keeps no such field). A
+    // test checks with it that the walk stops at what is already shared:
+    // re-entering shared containers would change no mark, only the cost.
+    [[nodiscard]] std::uint64_t containers_entered() const
+      requires P::kCounting
+    {
+      return walk_steps_.entered;
+    }
+
    private:
     // The walk. A scalar is marked without touching the worklist; only
     // containers are pushed, already marked, so each object is visited once
@@ -157,6 +175,7 @@ struct BasicSticky {
       while (!publishing_.empty()) {
         Obj* o = publishing_.back();
         publishing_.pop_back();
+        if constexpr (P::kCounting) ++walk_steps_.entered;
         for (std::uint32_t i = 0; i < o->size; ++i)
           if (Obj* child = o->item(i); mark(child)) publishing_.push_back(child);
       }
@@ -164,6 +183,7 @@ struct BasicSticky {
     }
 
     std::vector<Obj*> publishing_;  // publish()'s worklist, reused between passes
+    [[no_unique_address]] StickyWalkSteps<P::kCounting> walk_steps_;
   };
 
  private:

@@ -45,10 +45,14 @@ TEST(Sticky, PublishMarksWhatIsReachableOnceAndStopsAtSharedObjects) {
 
     ctx.publish(t);
     EXPECT_EQ(ctx.counters[Counter::published_objects], 5u);
+    EXPECT_EQ(ctx.containers_entered(), 2u);  // t and u
     for (Obj* o : {a, u, u->item(0), u->item(1), t}) EXPECT_TRUE(S::is_shared(o));
     ctx.publish(t);
     ctx.publish(u);
     EXPECT_EQ(ctx.counters[Counter::published_objects], 5u) << "re-marked a shared object";
+    // Not re-marking is not enough: a walk that went on into shared
+    // containers would change no mark, only what publish costs.
+    EXPECT_EQ(ctx.containers_entered(), 2u) << "publish() walked into containers already shared";
 
     // A new local list holding the shared tuple: publishing it marks the
     // list and its new int, not the tuple's graph again.
@@ -60,6 +64,7 @@ TEST(Sticky, PublishMarksWhatIsReachableOnceAndStopsAtSharedObjects) {
     set_item(l, 1, d);
     ctx.publish(l);
     EXPECT_EQ(ctx.counters[Counter::published_objects], 7u);
+    EXPECT_EQ(ctx.containers_entered(), 3u) << "publish(l) entered the shared tuple below it";
     EXPECT_TRUE(S::is_shared(l));
     EXPECT_TRUE(S::is_shared(d));
 
