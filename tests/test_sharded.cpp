@@ -188,6 +188,57 @@ TEST(Sharded, CountsLeftInAnExitedThreadsSlotAreSummed) {
   EXPECT_EQ(ObjectTracker::instance().live(), 0u);
 }
 
+// The kill's epoch bump is a release, and a safepoint's acknowledgement an
+// acquire: a thread that acknowledged the kill's epoch sees everything the
+// killer did before the bump, the CAS that marked the object dying above
+// all (otherwise its next op could write a slot the killer has summed).
+// That CAS and every mode load are atomics, so ThreadSanitizer cannot see
+// a missing edge through them, and on x86 every memory order of the bump
+// is the same lock xadd, so no release run can either. Here a plain write
+// by the killer just before its kill stands in for the CAS: the reader's
+// only ordering with it is the bump its safepoint acknowledges (it learns
+// of the bump through a relaxed load, and the tracker's mutex is not taken
+// in between). A relaxed bump leaves the write and the read unordered,
+// which ThreadSanitizer reports as a data race (tsan preset); in release
+// builds the test checks only the value.
+TEST(Sharded, AThreadThatAcknowledgesAKillsEpochSeesWhatTheKillerDidBeforeIt) {
+  S::Runtime rt;
+  Turns turns;
+  Obj* x = nullptr;
+  std::uint64_t epoch_before = 0;
+  std::int64_t written_before_kill = 0;  // plain: ordered only by the bump
+  std::int64_t seen = -1;
+  std::uint64_t killer_freed = 0;
+  auto killer = [&](S::Context& ctx) {
+    x = new_int<S>(ctx, 3);
+    ctx.publish(x);  // its base reference is ours, counted in no slot
+    epoch_before = rt.epoch().load(std::memory_order_relaxed);
+    turns.reach(1);
+    turns.await(2);             // the reader is online; nothing orders us before it from here
+    written_before_kill = 42;
+    ctx.decref(x);              // our slot is at zero: the kill
+    ctx.safepoint();            // starts the grace period: the bump
+    while (ctx.freed == 0) {    // the fold frees x once the reader acknowledged
+      ctx.safepoint();
+      std::this_thread::yield();
+    }
+    killer_freed = ctx.freed;
+  };
+  auto reader = [&](S::Context& ctx) {
+    turns.await(1);
+    ctx.safepoint();
+    turns.reach(2);
+    while (rt.epoch().load(std::memory_order_relaxed) == epoch_before) std::this_thread::yield();
+    ctx.safepoint();             // acknowledges the kill's epoch: acquire
+    seen = written_before_kill;  // ThreadSanitizer: a race unless the bump released it
+  };
+  const ThreadsResult r = run_threads<S>(rt, Launch::together, killer, reader);
+  EXPECT_EQ(seen, 42);
+  EXPECT_EQ(killer_freed, 1u);
+  EXPECT_EQ(r.live, 0);
+  EXPECT_EQ(ObjectTracker::instance().live(), 0u);
+}
+
 // Per round, thread 0 makes tuples (each holding an int) with three
 // references: its own and one for each of threads 1 and 2, and publishes
 // them. Then at once: thread 0 drops its reference to each (the kills) at
