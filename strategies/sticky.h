@@ -21,9 +21,14 @@
 // earlier plain write before their first access; after it every access to
 // the word is atomic, and the mark is never cleared; (3) everything
 // reachable from a shared object is shared, which is why the walk may stop
-// at a shared object. (3) holds because containers are filled before they
-// are published and never written after (a workload that stored a local
-// object into a shared container would have to publish it first).
+// at a shared object. (3) is the workloads' to keep, and nothing here checks
+// it: a container filled before its publish() is covered by the walk, and
+// a store into a container that is already shared must publish the stored
+// object first (pyvm's deque_append publishes the item, then stores it into
+// the shared deque under the deque's lock). A local object stored into a
+// shared container without that would stay local, and a later walk would
+// stop above it. Shared containers are written after publish; the walk
+// never reads their slots, so those stores do not race with it.
 // So the shared test is race-free on any thread that holds a reference.
 //
 // The local count is a plain std::uint64_t, reached through std::atomic_ref
