@@ -14,9 +14,11 @@
 // when, two epoch boundaries later, its count is still zero and its dirty
 // flag is clear. Any flush that reaches an object under review with a zero
 // result (including a net-zero delta, which still says "this thread used
-// it") sets the flag; a dirty object is reviewed again one epoch later, one
-// whose count is no longer zero leaves the queue (a later zero queues it
-// afresh). Every free is late: children of a freed object are decref'd
+// it") sets the flag. At its review a dirty object has the flag cleared and
+// is queued again with a fresh tag, as a new zero would be, so it is
+// reviewed again two or three epoch boundaries later (see the tags below),
+// not one; one whose count is no longer zero leaves the queue (a later zero
+// queues it afresh). Every free is late: children of a freed object are decref'd
 // through the freeing thread's cache, so each level of a structure waits
 // its own review.
 //
