@@ -270,8 +270,12 @@ struct BasicBiased {
       return (o->rc.gc_bits & kStackUncounted) != 0;
     }
 
-    // CPython 3.14t's Py_INCREF: one relaxed load of `local` serves the
-    // immortality test and the owner's add.
+    // CPython 3.14t's Py_INCREF loads `local` once and uses that one value
+    // for the immortality test and the owner's add (Py_DECREF likewise).
+    // Here cpython_ft loads it twice on the owner path: is_immortal() reads
+    // it, then the owner's add (or decref) reads it again after the owner
+    // test. Both are relaxed loads of a line only the owner writes, so the
+    // second hits L1; plain biased has only the second.
     void incref(Obj* o) {
       if constexpr (kCPython) {
         if (is_immortal(o)) {
