@@ -1,5 +1,7 @@
 #include "harness/build_info.h"
 
+#include "harness/allocator_policy.h"
+
 #include <cstdio>
 #include <string>
 
@@ -33,6 +35,8 @@ nlohmann::json build_info() {
   j["cxx_flags"] = RCBENCH_CXX_FLAGS;
   j["sanitizer"] = RCBENCH_SANITIZER_NAME;
   j["allocator"] = kSystemAllocator ? "system malloc (sanitizer build)" : "mimalloc";
+  // The policy in force in this process (docs/measurement.md), not only how it was built.
+  j["allocator_policy"] = allocator_policy_json();
   j["rcbench_version"] = RCBENCH_VERSION;
   // The commit is read when the run starts, not when the binary was built,
   // so a rebuild without re-running CMake cannot record a stale commit.

@@ -420,6 +420,7 @@ void note_differences(const ResultsFile& a, const ResultsFile& b, std::vector<st
       {"compiler", P("/rcbench/build/compiler")},
       {"build type", P("/rcbench/build/build_type")},
       {"allocator", P("/rcbench/build/allocator")},
+      {"allocator decommit", P("/rcbench/build/allocator_policy/allow_decommit")},
       {"strong-scaling units", P("/rcbench/strong_units")},
       {"counted iterations", P("/rcbench/options/iterations")},
       {"valgrind", P("/rcbench/valgrind")},

@@ -130,7 +130,11 @@ int cmd_env(bool as_json) {
   const auto& q = j["quietness"];
   std::cout << "quiet: " << (q["quiet"].get<bool>() ? "yes" : "no") << " (" << q["rule"].get<std::string>() << ")\n";
   std::cout << "build: " << j["build"]["compiler"].get<std::string>() << ", " << j["build"]["build_type"].get<std::string>()
-            << ", " << j["build"]["allocator"].get<std::string>() << ", commit "
+            << ", " << j["build"]["allocator"].get<std::string>()
+            << (j["build"].value("allocator_policy", nlohmann::json::object()).value("allow_decommit", true)
+                    ? ""
+                    : " (decommit off)")
+            << ", commit "
             << j["build"]["git_commit"].get<std::string>().substr(0, 12) << "\n";
   for (const auto& w : j["warnings"]) std::cout << "warning: " << w.get<std::string>() << "\n";
   return kExitOk;

@@ -9,6 +9,7 @@
 #include <regex>
 #include <string_view>
 
+#include "harness/allocator_policy.h"
 #include "harness/build_info.h"
 #include "harness/commands.h"
 #include "harness/engine/topology.h"
@@ -149,6 +150,7 @@ int rcb::cmd_list(bool suites_only) { return cmd_list_impl(suites_only); }
 constexpr std::string_view kSubcommands = "list, env, probe, run, compare";
 
 int main(int argc, char** argv) {
+  rcb::apply_allocator_policy();  // before any benchmark allocates; recorded in every results file
   CLI::App app{"rcbench: what does each way of reference counting cost, per operation and at scale, on this machine?"};
   app.require_subcommand(0, 1);  // none only with --version; checked below with a clearer message
   bool version = false;

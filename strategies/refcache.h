@@ -66,6 +66,21 @@
 // than its cache holds evicts on almost every op, an atomic RMW each. Wins
 // where a few objects are hammered by many threads (a hot object's deltas
 // stay in each thread's cache).
+//
+// Against sv6 (aclements/sv6 include/refcache.hh at 102fd1ed): the cache has
+// sv6's 4096 direct-mapped slots (CACHE_SLOTS); it had 1024 to fit in L1,
+// which sv6's 16-byte ways do not either, and only the slots a thread
+// touches are ever read. The epoch is not sv6's. sv6 flushes from a timer
+// interrupt and starts the next epoch 10 ms after the last core finished
+// the previous one; a user thread has no interrupt, so a thread looks at G
+// every kSafepointsPerPoll safepoints (256: a few microseconds of work in
+// the micro workloads), and G may advance 1 ms after the previous advance.
+// Why 1 ms, not 10: a free waits two to three epochs, and a timed
+// repetition lasts 50 ms (quick) or 500 ms (full): with 10 ms epochs, 20-30
+// ms of each repetition's reviews and frees would fall into the next
+// repetition or the final drain, half of a quick one, so the figure would
+// leave out the cost the strategy defers. sv6's kernel has no such edge.
+// Measured cost of each choice (docs/measurement.md, "Fidelity changes").
 
 #include <algorithm>
 #include <array>
@@ -89,7 +104,7 @@ namespace rcb {
 // What the tests vary; benchmarks use the defaults.
 struct RefCacheTuning : Counted {
   static constexpr std::string_view kName = "refcache";
-  static constexpr std::size_t kCacheSlots = 1024;  // 16 KiB of (object, delta): fits in L1
+  static constexpr std::size_t kCacheSlots = 4096;  // sv6's CACHE_SLOTS: 64 KiB of (object, delta)
   static constexpr std::uint32_t kSafepointsPerPoll = 256;  // how often a thread looks at G
   static constexpr std::chrono::microseconds kEpochInterval{1000};  // how often G may advance
   static constexpr bool kChaos = false;  // random yields in slow paths

@@ -7,9 +7,9 @@
 // the count. A new object is local to the thread that made it. incref and
 // decref read the word once (a relaxed atomic load: a plain mov on x86);
 // mark clear, they store count +/- 1 with a plain store, no lock prefix;
-// mark set, they follow strategies/atomic_count.h on the whole word (relaxed
-// fetch_add, release fetch_sub, acquire re-read before the free), and the
-// last reference is the one that leaves kShared | 1. publish(o) walks the
+// mark set, they do what Lean 4 does to a multi-threaded object: a relaxed
+// fetch_add, and one acq_rel fetch_sub whose result names the last
+// reference (the one that leaves kShared | 1). publish(o) walks the
 // graph from o with a worklist (no recursion: structures can be 1,000,000
 // deep), sets the mark on every local object it reaches, and does not enter
 // an object that is already shared.
@@ -41,7 +41,17 @@
 // Lean 4 encodes the mark as the sign of m_rc (a multi-threaded object
 // counts in negative numbers; lean_mark_mt negates it), and Koka's runtime
 // likewise gives thread-shared objects negative counts. Here it is the sign
-// bit over a positive count, so the shared path reads as atomic_count.h.
+// bit over a positive count. The shared decrement is Lean's, as read in
+// leanprover/lean4 src/runtime/object.cpp at 2e66341f (`lean_dec_ref_cold`:
+// `atomic_fetch_add_explicit(rc, 1, memory_order_acq_rel) == -1`, one RMW,
+// the acquire and the release in it) behind the test in `lean_dec_ref`
+// (src/include/lean/lean.h at f5d64d95): not atomic_count.h's release RMW
+// plus acquire re-read, which costs a second access to the line on every
+// last drop. Lean's `lean_inc_ref_cold` is a relaxed fetch_sub, as here.
+// Measured (AMD EPYC, 2 vCPUs, shared VM; `rcbench run --strategy
+// sticky,atomic --workload hot_object,shared_list,handoff --threads 1,2`),
+// sticky ns/item before -> after this change: see docs/measurement.md,
+// "Fidelity changes".
 // Source: Lean 4 `lean_inc_ref`/`lean_dec_ref`/`lean_mark_mt`
 // (src/include/lean/lean.h, src/runtime/object.cpp); Koka's kklib
 // (kklib/src/refcount.c) and Reinking, Xie, de Moura and Leijen, "Perceus"
@@ -130,7 +140,7 @@ struct BasicSticky {
           o->rc.word = w - 1;
       } else {
         tally<P::kCounting>(counters, Counter::atomic_rmw);
-        if (decrement_release_is_last(o)) reclaim<BasicSticky>(*this, o);
+        if (decrement_acq_rel_is_last(o)) reclaim<BasicSticky>(*this, o);
       }
     }
 
@@ -198,15 +208,13 @@ struct BasicSticky {
   [[nodiscard]] static std::uint64_t load_relaxed(Obj* o) {
     return word(o).load(std::memory_order_relaxed);
   }
-  // atomic_count.h's protocol with the mark riding in bit 63: release so
-  // our accesses to the object happen before whoever frees it; the thread
-  // that takes it to kShared | 1 -> kShared re-reads with acquire, which
-  // synchronises with every earlier release decrement (one release
-  // sequence), before it frees.
-  [[nodiscard]] static bool decrement_release_is_last(Obj* o) {
-    if (word(o).fetch_sub(1, std::memory_order_release) != (kShared | 1)) return false;
-    (void)word(o).load(std::memory_order_acquire);
-    return true;
+  // Lean's one RMW, with the mark riding in bit 63. Acq_rel: the release
+  // half orders our accesses to the object before whoever frees it; the
+  // acquire half lets the thread that takes kShared | 1 -> kShared read
+  // every earlier decrement's release (they are one release sequence)
+  // before it frees. Exactly one RMW sees kShared | 1, so exactly one frees.
+  [[nodiscard]] static bool decrement_acq_rel_is_last(Obj* o) {
+    return word(o).fetch_sub(1, std::memory_order_acq_rel) == (kShared | 1);
   }
 };
 
