@@ -1,8 +1,10 @@
 // The last drop of an object two threads share: whoever frees it must see
 // every access the other thread made to it before its own drop. Under the
 // atomic count protocol (strategies/atomic_count.h) that is the release
-// decrement and the acquire re-read before the free; for the library peers
-// (libstdcxx, boost_intrusive) one acq_rel decrement does both. Without the
+// decrement and the acquire re-read before the free; boost_intrusive's one
+// acq_rel decrement does both, and libstdcxx's acquire load of both counts
+// (a unique last drop frees with no RMW at all) or its acq_rel decrement,
+// as shared_ptr's release does. Without the
 // release or the acquire, ThreadSanitizer reports the free racing with the
 // other thread's read.
 //
