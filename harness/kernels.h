@@ -25,7 +25,8 @@ struct CellKernels {
   std::vector<Counter> reported;        // the strategy's counters
   std::function<ThreadSupport(std::uint32_t)> supports;
   std::function<Repetition(const RepetitionPlan&)> repetition;          // Uncounted<S>: what is measured
-  std::function<Repetition(const RepetitionPlan&)> repetition_counted;  // S: --time-counted only
+  // S: --time-counted only, and only where configured with RCBENCH_TIME_COUNTED=ON (empty otherwise).
+  std::function<Repetition(const RepetitionPlan&)> repetition_counted;
   bool forks_processes = false;  // its work runs in forked children (fork_cow)
   // Release builds only (empty in sanitizer builds, which refuse the metric):
   // --metric instructions' counting child, and how many helper threads the
@@ -42,6 +43,16 @@ struct CellKernels {
 // instantiation was the largest compile of the sanitizer presets).
 // RCBENCH_SANITIZER_NAME comes with rcbench_harness (harness/CMakeLists.txt).
 inline constexpr bool kSanitizerBuild = sizeof(RCBENCH_SANITIZER_NAME) > 1;
+
+// A second timed instantiation of every cell, the counting one, for the
+// --time-counted diagnostic. Off by default: it added about a sixth to every
+// strategy unit's compile, for a figure a developer asks for now and then
+// (configure with -DRCBENCH_TIME_COUNTED=ON to get it).
+#if defined(RCBENCH_TIME_COUNTED)
+inline constexpr bool kTimeCountedBuild = true;
+#else
+inline constexpr bool kTimeCountedBuild = false;
+#endif
 
 // In registry order: strategies outer, workloads inner.
 [[nodiscard]] std::vector<CellKernels> all_kernels();

@@ -13,6 +13,7 @@
 #include "harness/build_info.h"
 #include "harness/commands.h"
 #include "harness/engine/topology.h"
+#include "harness/kernels.h"
 #include "harness/matrix.h"
 #include "harness/suites.h"
 #include "harness/summary_format.h"
@@ -226,7 +227,8 @@ int main(int argc, char** argv) {
   run->add_flag("!--no-freq-control", opt.freq_control, "do not touch cpufreq governor/turbo even where allowed");
   run->add_flag("--time-counted", opt.time_counted,
                 "diagnostic: time the instantiation that counts (strategy counters on the incref/decref path) "
-                "instead of the one without, to show what instrumentation would cost");
+                "instead of the one without, to show what instrumentation would cost (needs a build configured with "
+                "-DRCBENCH_TIME_COUNTED=ON)");
   run->add_option("--drift-threshold", drift_threshold,
                   "frequency change before vs after that flags a benchmark, >= 0 (default: 0.05)");
   run->add_option("--cv-threshold", cv_threshold,
@@ -339,6 +341,9 @@ int main(int argc, char** argv) {
       return rcb::cmd_run_instructions(opt);
     }
     if (metric != "time") throw rcb::UsageError("bad --metric '" + metric + "' (valid: time, instructions)");
+    if (opt.time_counted && !rcb::kTimeCountedBuild)
+      throw rcb::UsageError("--time-counted needs a build configured with -DRCBENCH_TIME_COUNTED=ON "
+                            "(it compiles a second timed instantiation of every cell)");
     return rcb::cmd_run(opt);
   } catch (const rcb::UsageError& e) {
     std::cerr << "rcbench: " << e.what() << "\n";

@@ -27,7 +27,8 @@ void fill_strategy_kernels(std::vector<CellKernels>& cells) {
     k.units_independent = units_are_independent<C::template Workload, S>();
     k.forks_processes = kForksProcesses<typename C::template Workload<S>>;
     k.repetition = [](const RepetitionPlan& plan) { return run_repetition<Uncounted<S>, C::template Workload>(plan); };
-    k.repetition_counted = [](const RepetitionPlan& plan) { return run_repetition<S, C::template Workload>(plan); };
+    if constexpr (kTimeCountedBuild)
+      k.repetition_counted = [](const RepetitionPlan& plan) { return run_repetition<S, C::template Workload>(plan); };
     k.counted = [](std::uint32_t threads, Size size, double min_time, const std::function<int(std::uint32_t)>& bind,
                    WorkShare share) {
       return counted_pass<S, C::template Workload>(threads, size, min_time, bind, share);
