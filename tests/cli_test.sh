@@ -58,6 +58,18 @@ PY
   then passes=$((passes + 1)); else echo "FAIL $1: $2 is not a valid results file"; fails=$((fails + 1)); fi
 }
 
+# The checks come in three parts, each its own ctest test so the cores share
+# them (under ThreadSanitizer the whole contract took three minutes on one):
+# args (names, refusals, suites), runs (results files, --out targets, probe)
+# and signals. A second argument picks one; none runs them all.
+part="${2:-all}"
+case $part in all | args | runs | signals) ;; *) echo "cli_test.sh: unknown part '$part' (all, args, runs, signals)" >&2; exit 2 ;; esac
+in_part() { [[ $part == all || $part == "$1" ]]; }
+
+# The smallest run there is.
+tiny=(--strategy atomic --workload shared_list --threads 1 --size quick --repetitions 2 --min-time 0.001)
+
+if in_part args; then
 check list 0 "$rcbench" list
 expect_text list-strategies '^strategy +plain '
 expect_text list-workloads '^workload +shared_list '
@@ -154,8 +166,9 @@ assert isinstance(q["quiet"], bool) and q["cpus"] >= 1, q
 assert q["load_average_1min"] is None or q["quiet"] == (q["load_average_1min"] <= q["cpus"] - 1), q
 ' "$tmp/out"; then passes=$((passes + 1)); else echo "FAIL env-quiet-json"; fails=$((fails + 1)); fi
 
-# The smallest run there is.
-tiny=(--strategy atomic --workload shared_list --threads 1 --size quick --repetitions 2 --min-time 0.001)
+fi  # args
+
+if in_part runs; then
 
 check tiny-run 0 "$rcbench" run --strategy plain,atomic --workload shared_list --threads 1 \
   --repetitions 2 --min-time 0.001 --out "$tmp/run.json"
@@ -246,6 +259,9 @@ expect_text probe-json '"separate_lines_pair_ns"'
 check probe-bad-placement 2 "$rcbench" probe --placement 0,0
 expect_one_line probe-bad-placement
 
+fi  # runs
+
+if in_part signals; then
 # SIGINT, SIGTERM and SIGHUP mid-run keep every finished benchmark in a
 # valid file marked interrupted and exit 128 + the signal; a benchmark cut
 # short of its 6 repetitions says how many it got and that it is incomplete
@@ -304,6 +320,8 @@ for delay in 0.05 0.3 0.55 0.8 1.1 1.4; do
   fi
   valid_json "interrupt after +$delay s" "$tmp/int.json" 1
 done
+
+fi  # signals
 
 echo "cli: $passes passed, $fails failed"
 [[ $fails -eq 0 ]]
