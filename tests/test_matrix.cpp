@@ -11,9 +11,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "harness/cells.h"
+#include "harness/commands.h"
 #include "harness/kernels.h"
 
 namespace rcb::test {
@@ -74,6 +78,27 @@ TEST_P(Cells, TimedAndCountedInstantiationsRunCleanAtOneTwoAndThreeThreads) {
 std::string cell_test_name(const ::testing::TestParamInfo<std::size_t>& info) {
   const CellKernels& k = cells().at(info.param);
   return k.strategy + "_" + k.workload;
+}
+
+// The reduced product of the sanitizer builds (harness/cells.h) still has
+// every strategy and every workload; in release builds, every cell.
+TEST(Coverage, EveryStrategyAndEveryWorkloadHasACellInThisBuild) {
+  std::set<std::string> strategies, workloads;
+  for (const CellKernels& k : cells()) {
+    strategies.insert(k.strategy);
+    workloads.insert(k.workload);
+  }
+  for (const std::string& s : strategy_names()) EXPECT_TRUE(strategies.contains(s)) << s;
+  for (const std::string& w : workload_names()) EXPECT_TRUE(workloads.contains(w)) << w;
+  if (!kReducedMatrix) EXPECT_EQ(cells().size(), strategy_names().size() * workload_names().size());
+}
+
+TEST(Coverage, EverySanitizerFocusNamesARealCell) {
+  const std::vector<std::string> s = strategy_names(), w = workload_names();
+  for (const SanitizerFocus& f : kSanitizerFocus) {
+    EXPECT_NE(std::find(s.begin(), s.end(), f.strategy), s.end()) << f.strategy;
+    EXPECT_NE(std::find(w.begin(), w.end(), f.workload), w.end()) << f.workload;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Matrix, Cells, ::testing::Range<std::size_t>(0, cells().size()), cell_test_name);
