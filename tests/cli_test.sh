@@ -66,8 +66,11 @@ part="${2:-all}"
 case $part in all | args | runs | signals) ;; *) echo "cli_test.sh: unknown part '$part' (all, args, runs, signals)" >&2; exit 2 ;; esac
 in_part() { [[ $part == all || $part == "$1" ]]; }
 
-# The smallest run there is.
-tiny=(--strategy atomic --workload shared_list --threads 1 --size quick --repetitions 2 --min-time 0.001)
+# The smallest run there is. --precision 99: these checks are about files and
+# statuses, not numbers, and at the default +-2% a sanitizer build (its
+# repetitions noisy, the other core busy with tests) ran each for 25 rounds.
+quick=(--size quick --repetitions 2 --min-time 0.001 --precision 99)
+tiny=(--strategy atomic --workload shared_list --threads 1 "${quick[@]}")
 
 if in_part args; then
 check list 0 "$rcbench" list
@@ -171,7 +174,7 @@ fi  # args
 if in_part runs; then
 
 check tiny-run 0 "$rcbench" run --strategy plain,atomic --workload shared_list --threads 1 \
-  --repetitions 2 --min-time 0.001 --out "$tmp/run.json"
+  "${quick[@]}" --out "$tmp/run.json"
 valid_json tiny-run "$tmp/run.json" 2
 if ls -a "$tmp" | grep -q '\.tmp\.'; then echo "FAIL tiny-run: temporary file left"; fails=$((fails + 1)); fi
 if python3 -c '
@@ -183,7 +186,7 @@ assert rc["scaling"] == "weak" and "strong_units" not in rc, rc.get("scaling")
 # Strong scaling: the same 2 units of work at 1 and 2 threads, and every checksum holds. dimuon
 # gives each unit its own slice of events, so a unit run twice or never changes the sum.
 check strong-run 0 "$rcbench" run --scaling strong --strategy atomic --workload shared_list,dimuon \
-  --threads 1,2 --repetitions 2 --min-time 0.001 --out "$tmp/strong.json"
+  --threads 1,2 "${quick[@]}" --out "$tmp/strong.json"
 valid_json strong-run "$tmp/strong.json" 4
 expect_text strong-run "strong scaling: 2 units of work per iteration at every thread count"
 if python3 - "$tmp/strong.json" <<'PY'
@@ -208,7 +211,8 @@ if grep -q '^handoff/' "$tmp/out"; then echo "FAIL strong-list: handoff listed";
   passes=$((passes + 1)); fi
 
 # Every new option given a valid value.
-check tiny-run-new-options 0 "$rcbench" run "${tiny[@]}" --precision 50% --max-time 5 --wait-quiet 0 \
+check tiny-run-new-options 0 "$rcbench" run --strategy atomic --workload shared_list --threads 1 --size quick \
+  --repetitions 2 --min-time 0.001 --precision 50% --max-time 5 --wait-quiet 0 \
   --filter '^shared_list/' --format csv --cv-threshold 0.1 --out "$tmp/opts.json"
 valid_json tiny-run-new-options "$tmp/opts.json" 1
 
@@ -266,10 +270,14 @@ if in_part signals; then
 # valid file marked interrupted and exit 128 + the signal; a benchmark cut
 # short of its 6 repetitions says how many it got and that it is incomplete
 # [waits for the runner].
+# Five workloads, not atomic's seventeen: a round of five still outlasts
+# every delay below, and each of the nine runs had spent seconds of CPU on
+# cells that no check looks at.
+sig_cells=(--strategy atomic --workload shared_list,private_churn,hot_object,fib,handoff --threads 1)
 for sig in INT:130 TERM:143 HUP:129; do
   name="signal ${sig%%:*}"
   rm -f "$tmp/sig.json"
-  "$rcbench" run --strategy atomic --threads 1 --repetitions 6 --min-time 0.2 --max-time 60 \
+  "$rcbench" run "${sig_cells[@]}" --repetitions 6 --min-time 0.2 --max-time 60 \
     --out "$tmp/sig.json" >"$tmp/out" 2>&1 &
   pid=$!
   # The first checkpoint comes after the first round: wait for it (a loaded
@@ -305,7 +313,7 @@ done
 # later repetition of a benchmark (Google Benchmark treats them differently).
 for delay in 0.05 0.3 0.55 0.8 1.1 1.4; do
   rm -f "$tmp/int.json"
-  "$rcbench" run --strategy atomic --threads 1 --repetitions 3 --min-time 0.2 --no-interleave \
+  "$rcbench" run "${sig_cells[@]}" --repetitions 3 --min-time 0.2 --no-interleave \
     --out "$tmp/int.json" >"$tmp/out" 2>&1 &
   pid=$!
   for _ in $(seq 1 200); do [[ -s "$tmp/int.json" ]] && break; sleep 0.05; done
