@@ -52,7 +52,6 @@
 #include "harness/commands.h"
 #include "harness/gb_json.h"
 #include "harness/kernels.h"
-#include "harness/matrix.h"
 #include "harness/engine/measure.h"
 #include "harness/results_file.h"
 #include "harness/selection.h"

@@ -54,6 +54,13 @@ inline constexpr bool kTimeCountedBuild = true;
 inline constexpr bool kTimeCountedBuild = false;
 #endif
 
+// The two registries' entries, in registry order. Defined beside
+// all_kernels(), the one harness unit that includes every strategy header:
+// the rest of the harness lists and validates names through these, so
+// touching a strategy recompiles its own unit and this one, not the runner.
+[[nodiscard]] std::vector<StrategyInfo> strategy_infos();
+[[nodiscard]] std::vector<WorkloadInfo> workload_infos();
+
 // In registry order: strategies outer, workloads inner.
 [[nodiscard]] std::vector<CellKernels> all_kernels();
 

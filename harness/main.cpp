@@ -14,7 +14,6 @@
 #include "harness/commands.h"
 #include "harness/engine/topology.h"
 #include "harness/kernels.h"
-#include "harness/matrix.h"
 #include "harness/suites.h"
 #include "harness/summary_format.h"
 
@@ -135,13 +134,11 @@ int cmd_list_impl(bool suites_only) {
     }
     return rcb::kExitOk;
   }
-  for_each_type(rcb::AllStrategies{}, []<class S>() {
-    std::printf("strategy  %-14s %s\n", std::string(S::info.name).c_str(), std::string(S::info.description).c_str());
-  });
-  rcb::for_each_workload_info([](const rcb::WorkloadInfo& w) {
+  for (const rcb::StrategyInfo& s : rcb::strategy_infos())
+    std::printf("strategy  %-14s %s\n", std::string(s.name).c_str(), std::string(s.description).c_str());
+  for (const rcb::WorkloadInfo& w : rcb::workload_infos())
     std::printf("workload  %-14s %s; stresses %s\n", std::string(w.name).c_str(), std::string(w.models).c_str(),
                 std::string(w.pattern).c_str());
-  });
   return rcb::kExitOk;
 }
 

@@ -42,7 +42,7 @@
 #include "harness/environment.h"
 #include "harness/gb_json.h"
 #include "harness/kernels.h"
-#include "harness/matrix.h"
+#include "harness/cells.h"
 #include "harness/results_file.h"
 #include "harness/selection.h"
 #include "harness/summary_format.h"
@@ -627,20 +627,6 @@ nlohmann::json Runner::document() const {
 }
 
 }  // namespace
-
-std::vector<std::string> strategy_names() {
-  std::vector<std::string> v;
-  []<class... Ss>(TypeList<Ss...>, std::vector<std::string>& out) {
-    (out.emplace_back(Ss::info.name), ...);
-  }(AllStrategies{}, v);
-  return v;
-}
-
-std::vector<std::string> workload_names() {
-  std::vector<std::string> v;
-  for_each_workload_info([&](const WorkloadInfo& w) { v.emplace_back(w.name); });
-  return v;
-}
 
 // The first two CPUs a placement gives (one where only one is allowed).
 static std::vector<int> probe_cpus(const Topology& topo, const Placement& placement) {

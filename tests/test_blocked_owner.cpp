@@ -10,8 +10,10 @@
 #include <string>
 
 #include "harness/engine/measure.h"
+#include "strategies/registry.h"
 #include "tests/test_support.h"
 #include "tests/thread_support.h"
+#include "workloads/blocked_owner.h"
 
 namespace rcb::test {
 namespace {

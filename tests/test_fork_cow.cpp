@@ -15,7 +15,9 @@
 #include <string>
 #include <thread>
 
+#include "strategies/registry.h"
 #include "tests/test_support.h"
+#include "workloads/fork_cow.h"
 
 namespace rcb::test {
 namespace {

@@ -8,7 +8,9 @@
 
 #include <vector>
 
+#include "strategies/atomic.h"
 #include "strategies/chaos.h"
+#include "strategies/gil.h"
 #include "tests/test_support.h"
 #include "tests/thread_support.h"
 #include "workloads/handoff.h"

@@ -11,7 +11,11 @@
 
 #include "harness/commands.h"
 #include "harness/engine/helper_threads.h"
+#include "strategies/atomic.h"
+#include "strategies/plain.h"
 #include "tests/test_support.h"
+#include "workloads/private_churn.h"
+#include "workloads/shared_list.h"
 
 namespace rcb::test {
 namespace {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "strategies/registry.h"
 #include "tests/test_support.h"
 
 namespace rcb::test {

@@ -14,6 +14,7 @@
 #include "strategies/sharded.h"
 #include "tests/test_support.h"
 #include "tests/thread_support.h"
+#include "workloads/hot_object.h"
 
 namespace rcb::test {
 namespace {

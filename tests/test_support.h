@@ -1,12 +1,15 @@
 #pragma once
-// Shared by the test files: GoogleTest type lists made from the registries,
-// and a helper that runs code on one attached thread of a strategy.
+// Shared by the test files: GoogleTest type lists and names, and a helper
+// that runs code on one attached thread of a strategy. It includes no
+// strategy header: each test includes the strategies it tests (or
+// strategies/registry.h for all of them), so touching one strategy recompiles
+// only the tests that use it.
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "harness/matrix.h"
+#include "harness/type_list.h"
 #include "harness/engine/team.h"
 
 namespace rcb::test {

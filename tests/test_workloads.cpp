@@ -12,7 +12,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "strategies/atomic.h"
+#include "strategies/plain.h"
 #include "tests/test_support.h"
+#include "workloads/registry.h"
 
 namespace rcb::test {
 namespace {
