@@ -1,57 +1,21 @@
 #pragma once
 // The counting child of `--metric instructions`: one cell, one warm-up,
 // `iterations` counted under callgrind. It counts what wall time times: the
-// instantiation without counters, and it is compiled in the same translation
-// unit as the timed kernels (kernels_timed.cpp), so it is the same code.
+// instantiation without counters, Team<Uncounted<S>, W>, whose timed region
+// (Team::run_command) is compiled in the strategy's unit with the timed
+// kernels, so it is the same code.
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <stdexcept>
-#include <string>
-
-#include <nlohmann/json.hpp>
-
-#include "harness/commands.h"
-#include "harness/engine/measure.h"
 #include "harness/engine/team.h"
 
 namespace rcb {
 
+// Runs the cell `make` builds and prints its figures as one JSON line;
+// defined in count_cell.cpp.
+int count_cell(Size size, int iterations, const TeamFactory& make);
+
 template <class S, template <class> class W>
 int count_cell(Size size, int iterations) {
-  TeamConfig cfg;
-  cfg.threads = 1;
-  cfg.size = size;
-  Team<Uncounted<S>, W> team(cfg);
-  const auto check = [&](const IterationResult& r) {
-    if (r.checksum != team.expected_checksum())
-      throw std::runtime_error("checksum mismatch: got " + hex(r.checksum) + ", expected " +
-                               hex(team.expected_checksum()));
-  };
-  // The first iteration after setup pays for cold allocator pages and
-  // first-touch faults; it is not the steady state being compared.
-  check(team.iterate());
-  team.count_instructions(true);
-  double seconds = 0;
-  for (int i = 0; i < iterations; ++i) {
-    const IterationResult r = team.iterate();
-    check(r);
-    seconds += r.seconds;
-  }
-  team.count_instructions(false);
-  const std::uint64_t items = team.items_per_thread(), expected = team.expected_checksum();
-  const RunTotals totals = team.finish();
-  if (totals.live() != 0)
-    throw std::runtime_error(std::to_string(totals.live()) + " objects still live after the run");
-  std::printf("%s\n", nlohmann::json{{"iterations", iterations},
-                                     {"items_per_thread", items},
-                                     {"checksum", hex(expected)},
-                                     {"seconds", seconds},
-                                     {"pid", static_cast<long>(getpid())}}
-                          .dump()
-                          .c_str());
-  return kExitOk;
+  return count_cell(size, iterations, Team<Uncounted<S>, W>::factory());
 }
 
 }  // namespace rcb

@@ -25,19 +25,14 @@ namespace rcb {
   return n;
 }
 
-// Threads running besides the caller and the team's one worker. The caller
-// must not start or stop threads of its own meanwhile.
+// Threads running besides the caller and the team's one worker, for the
+// cell `make` builds (defined in measure.cpp). The caller must not start or
+// stop threads of its own meanwhile.
+[[nodiscard]] std::size_t helper_threads(Size size, const TeamFactory& make);
+
 template <class S, template <class> class W>
 [[nodiscard]] std::size_t helper_threads(Size size) {
-  const std::size_t before = thread_count();
-  TeamConfig cfg;
-  cfg.threads = 1;
-  cfg.size = size;
-  Team<S, W> team(cfg);
-  (void)team.iterate();  // a helper started lazily exists by now
-  const std::size_t during = thread_count();
-  (void)team.finish();
-  return during > before + 1 ? during - before - 1 : 0;
+  return helper_threads(size, Team<S, W>::factory());
 }
 
 }  // namespace rcb

@@ -52,23 +52,6 @@
 
 namespace rcb {
 
-inline std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-// What is wrong with one iteration, or "": its checksum must be the
-// workload's expected one, which holds for exactly team.units() run() calls.
-template <class TeamT>
-[[nodiscard]] std::string iteration_error(const IterationResult& r, const TeamT& team) {
-  if (r.checksum != team.expected_checksum())
-    return "checksum mismatch: got " + hex(r.checksum) + ", expected " + hex(team.expected_checksum());
-  if (r.units != team.units())
-    return "ran " + std::to_string(r.units) + " units of work, expected " + std::to_string(team.units());
-  return {};
-}
-
 // What a repetition needs to know.
 struct RepetitionPlan {
   std::uint32_t threads = 1;
@@ -110,68 +93,15 @@ struct Repetition {
   }
 };
 
+// Builds a fresh team with `make` and times it (the header comment).
+[[nodiscard]] Repetition run_repetition(const RepetitionPlan& plan, const TeamFactory& make);
+
 // T is the exact instantiation timed: Uncounted<S> for every real
 // measurement; S itself only for `rcbench run --time-counted`, which shows
 // what counting would cost if it were left in.
 template <RefCountStrategy T, template <class> class W>
 [[nodiscard]] Repetition run_repetition(const RepetitionPlan& plan) {
-  using Timed = T;
-  Repetition rep;
-  TeamConfig cfg;
-  cfg.threads = plan.threads;
-  cfg.size = plan.size;
-  cfg.share = plan.share;
-  cfg.on_thread_start = plan.bind;
-  rep.threads = plan.threads;
-  rep.share = plan.share;
-  std::optional<Team<Timed, W>> team;
-  try {
-    team.emplace(cfg);
-  } catch (const std::exception& e) {
-    rep.error = std::string("setup failed: ") + e.what();
-    return rep;
-  }
-  const auto stopped = [&] { return plan.stop && plan.stop->load(std::memory_order_relaxed); };
-  rep.items_per_thread = team->items_per_thread();
-  rep.usage.assign(plan.threads, ThreadUsage{});
-  try {
-    if (plan.warmup) (void)team->iterate();  // caches, allocator pages, branch history
-    const std::optional<double> steal0 = steal_seconds(plan.cpus);
-    for (std::uint64_t i = 0; i < plan.iterations; ++i) {
-      if (stopped()) {
-        rep.interrupted = true;
-        break;
-      }
-      const IterationResult r = team->iterate();
-      if (rep.error.empty()) rep.error = iteration_error(r, *team);
-      rep.seconds += r.seconds;
-      for (std::size_t t = 0; t < r.usage.size(); ++t) {
-        rep.usage[t] += r.usage[t];
-        rep.cpu_seconds += static_cast<double>(r.usage[t].cpu_ns) * 1e-9;
-      }
-      ++rep.iterations;
-    }
-    const std::optional<double> steal1 = steal_seconds(plan.cpus);
-    const double steal = steal0 && steal1 ? *steal1 - *steal0 : 0.0;
-    rep.disturbance = judge_disturbance(rep.usage, steal, rep.seconds, plan.own_helper_threads);
-  } catch (const std::exception& e) {
-    rep.error = std::string("a worker failed: ") + e.what();
-  }
-  RunTotals totals;
-  try {
-    totals = team->finish();
-  } catch (const std::exception& e) {
-    if (rep.error.empty()) rep.error = std::string("teardown failed: ") + e.what();
-    return rep;
-  }
-  rep.checksum = team->expected_checksum();
-  rep.bound_cpu = totals.bound_cpu;
-  rep.last_cpu = totals.last_cpu;
-  rep.workload_figures = totals.workload_figures;
-  if (rep.error.empty() && totals.live() != 0)
-    rep.error = std::to_string(totals.live()) + " objects still live after the run (" +
-                std::to_string(totals.allocated) + " allocated, " + std::to_string(totals.freed) + " freed)";
-  return rep;
+  return run_repetition(plan, Team<T, W>::factory());
 }
 
 // The untimed pass that runs S itself, counting. It also sizes the timed
@@ -189,44 +119,14 @@ struct CountedPass {
   std::vector<std::pair<std::string, double>> workload_figures;
 };
 
+[[nodiscard]] CountedPass counted_pass(std::uint32_t threads, Size size, double min_time,
+                                       const std::function<int(std::uint32_t)>& bind, WorkShare share,
+                                       const TeamFactory& make);
+
 template <RefCountStrategy S, template <class> class W>
 [[nodiscard]] CountedPass counted_pass(std::uint32_t threads, Size size, double min_time,
                                        const std::function<int(std::uint32_t)>& bind, WorkShare share = {}) {
-  CountedPass pass;
-  TeamConfig cfg;
-  cfg.threads = threads;
-  cfg.size = size;
-  cfg.share = share;
-  cfg.on_thread_start = bind;
-  cfg.census = true;
-  const std::size_t threads_before = thread_count();
-  try {
-    Team<S, W> team(cfg);
-    pass.items_per_thread = team.items_per_thread();
-    pass.units = team.units();
-    double total = 0, fastest = 0;
-    // At least two iterations, so the second one's time is free of first-touch costs.
-    for (std::uint64_t i = 0; i < 2 || (total < min_time && i < 1'000'000); ++i) {
-      const IterationResult r = team.iterate();
-      if (i == 0) pass.helper_threads = thread_count() > threads_before + threads;
-      if (std::string wrong = iteration_error(r, team); !wrong.empty()) {
-        pass.error = "in the counted pass: " + wrong;
-        break;
-      }
-      if (i > 0) fastest = fastest == 0 ? r.seconds : std::min(fastest, r.seconds);
-      total += r.seconds;
-      ++pass.iterations;
-    }
-    pass.seconds_per_iteration = fastest;
-    const RunTotals totals = team.finish();
-    pass.counters = totals.counters;
-    pass.workload_figures = totals.workload_figures;
-    if (pass.error.empty() && totals.live() != 0)
-      pass.error = std::to_string(totals.live()) + " objects still live after the counted pass";
-  } catch (const std::exception& e) {
-    pass.error = std::string("counted pass failed: ") + e.what();
-  }
-  return pass;
+  return counted_pass(threads, size, min_time, bind, share, Team<S, W>::factory());
 }
 
 }  // namespace rcb

@@ -16,35 +16,27 @@
 // thread, so a strategy only ever sees the N threads that exist.
 //
 // Both the benchmark harness and the tests run workloads through this class,
-// so what the tests check is exactly what the benchmarks time.
+// so what the tests check is exactly what the benchmarks time. The threads,
+// the command hand-off and the bookkeeping are TeamBase's (team_base.h),
+// compiled once; this class holds what sees S and W, the timed region among it.
 
 #include <sched.h>
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstdint>
-#include <exception>
-#include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "harness/engine/scaling.h"
+#include "harness/engine/team_base.h"
 #include "harness/engine/usage.h"
 #include "strategies/object.h"
 #include "strategies/strategy.h"
 #include "workloads/census.h"
 #include "workloads/workload.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 // Callgrind's client requests are a few no-op instructions natively; without
 // the valgrind headers, `rcbench run --metric instructions` cannot work, but
@@ -59,156 +51,30 @@
 
 namespace rcb {
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#else
-  std::this_thread::yield();
-#endif
-}
-
-struct TeamConfig {
-  std::uint32_t threads = 1;
-  Size size = Size::quick;
-  WorkShare share;  // weak scaling unless told otherwise
-  // Called on each worker as it starts (pinning); returns the logical CPU it
-  // was bound to, or -1 when unbound. Not on any timed path.
-  std::function<int(std::uint32_t tid)> on_thread_start;
-  // Called after setup, on thread 0 (freeze passes hook in here).
-  std::function<void()> after_setup;
-  // Hands the workload a Census (workloads/census.h) if it takes one: set
-  // for the counted pass only, so timed repetitions do no sampling.
-  bool census = false;
-};
-
 // Whether this build can count instructions under callgrind (see
-// Team::count_instructions).
+// TeamBase::count_instructions).
 inline constexpr bool kHaveCallgrind = RCBENCH_HAVE_CALLGRIND;
-
-struct IterationResult {
-  double seconds;           // first start to last finish
-  std::uint64_t checksum;   // sum of the threads' checksums, mod 2^64
-  std::uint32_t units;      // run() calls made, over all threads
-  std::vector<ThreadUsage> usage;  // per worker, from just before its start barrier to just after t1
-};
-
-struct RunTotals {
-  Counters counters;              // timed iterations only, threads + runtime
-  std::uint64_t allocated = 0;    // whole run, setup and teardown included
-  std::uint64_t freed = 0;
-  std::vector<int> bound_cpu;     // per thread, -1 if unbound
-  std::vector<int> last_cpu;      // per thread, where it was when its last iteration ended
-  std::vector<std::pair<std::string, double>> workload_figures;  // from W::report()
-  [[nodiscard]] std::int64_t live() const {
-    return static_cast<std::int64_t>(allocated) - static_cast<std::int64_t>(freed);
-  }
-};
 
 template <RefCountStrategy S, template <class> class W>
   requires Workload<W, S>
-class Team {
+class Team final : public TeamBase {
  public:
   using Ctx = typename S::Context;
 
   explicit Team(TeamConfig cfg)
-      : cfg_(std::move(cfg)), units_(cfg_.share.units(cfg_.threads)), slots_(cfg_.threads) {
-    if (cfg_.threads == 0) throw std::invalid_argument("a team needs at least one thread");
-    if (units_ < cfg_.threads)
-      throw std::invalid_argument("strong scaling needs at least one unit of work per thread");
-    runtime_ = std::make_unique<typename S::Runtime>();
-    workers_.reserve(cfg_.threads);
-    for (std::uint32_t t = 0; t < cfg_.threads; ++t)
-      workers_.emplace_back([this, t] { worker_main(t); });
-    command(Command::setup);
-    if (has_error_.load(std::memory_order_acquire)) {
-      // Setup failed: stop the workers before the error leaves, or their
-      // std::thread destructors would terminate the program. A workload
-      // that was built (another thread failed) is torn down first, so its
-      // objects are freed.
-      command(Command::teardown);
-      command(Command::exit);
-      for (auto& w : workers_) w.join();
-      runtime_->shutdown();
-      finished_ = true;
-      rethrow_worker_error();
-    }
-    baseline_ = collect_counters();
+      : TeamBase(std::move(cfg)), runtime_(std::make_unique<typename S::Runtime>()), ctxs_(cfg_.threads, nullptr) {
+    launch();
   }
 
-  Team(const Team&) = delete;
-  Team& operator=(const Team&) = delete;
+  ~Team() override { finish_quietly(); }
 
-  ~Team() {
-    if (!finished_) {
-      try {
-        (void)finish();
-      } catch (...) {
-      }
-    }
-  }
-
-  // One timed iteration on every thread.
-  IterationResult iterate() {
-    command(Command::iterate);
-    rethrow_worker_error();
-    std::int64_t first = INT64_MAX, last = INT64_MIN;
-    std::uint64_t sum = 0;
-    std::uint32_t units = 0;
-    std::vector<ThreadUsage> usage;
-    usage.reserve(slots_.size());
-    for (auto& s : slots_) {
-      first = std::min(first, s.t0);
-      last = std::max(last, s.t1);
-      sum += s.checksum;
-      units += s.units;
-      usage.push_back(s.usage);
-    }
-    return {static_cast<double>(last - first) * 1e-9, sum, units, std::move(usage)};
-  }
-
-  // Under callgrind started with --collect-atstart=no, makes every worker
-  // count the instructions of exactly its timed region in later iterations
-  // (callgrind's collection state is per thread, so the main thread's
-  // waiting and any helper thread stay out). Call between iterations only:
-  // the command hand-off publishes it to the workers.
-  void count_instructions(bool on) { count_instructions_ = on; }
-
-  [[nodiscard]] std::uint64_t expected_checksum() const { return expected_; }
-  [[nodiscard]] std::uint64_t items_per_thread() const { return items_per_thread_; }
-  // run() calls per iteration, over all threads: N, or U under strong scaling.
-  [[nodiscard]] std::uint32_t units() const { return units_; }
-
-  // Tears down, detaches every thread, joins, shuts the runtime down and
-  // returns what happened. Counters cover the timed iterations only.
-  RunTotals finish() {
-    finished_ = true;
-    RunTotals totals;
-    totals.counters = collect_counters().since(baseline_);
-    if constexpr (requires(const W<S>& w) { w.report([](std::string_view, double) {}); }) {
-      if (workload_)
-        workload_->report([&](std::string_view name, double value) {
-          totals.workload_figures.emplace_back(std::string(name), value);
-        });
-    }
-    command(Command::teardown);
-    command(Command::exit);
-    for (auto& w : workers_) w.join();
-    runtime_->shutdown();
-    for (auto& s : slots_) {
-      totals.allocated += s.allocated;
-      totals.freed += s.freed;
-      totals.bound_cpu.push_back(s.bound_cpu);
-      totals.last_cpu.push_back(s.last_cpu);
-    }
-    if constexpr (requires { runtime_->objects_freed(); }) totals.freed += runtime_->objects_freed();
-    runtime_.reset();
-    rethrow_worker_error();
-    return totals;
+  // A factory for the measuring code (measure.h), which runs any cell
+  // through TeamBase.
+  [[nodiscard]] static TeamFactory factory() {
+    return [](const TeamConfig& cfg) -> std::unique_ptr<TeamBase> { return std::make_unique<Team>(cfg); };
   }
 
  private:
-  enum class Command : std::uint8_t { none, setup, iterate, teardown, exit };
-
   // Out of the blocking state for one command, and back in even when the
   // workload throws: a GIL holder leaving by exception would otherwise keep
   // the lock and stall every other thread at its next command.
@@ -220,99 +86,29 @@ class Team {
     Ctx& ctx;
   };
 
-  struct alignas(64) Slot {
-    Ctx* ctx = nullptr;
-    std::int64_t t0 = 0, t1 = 0;
-    std::uint64_t checksum = 0;
-    std::uint32_t units = 0;  // run() calls in the last iteration
-    std::uint64_t allocated = 0, freed = 0;
-    int bound_cpu = -1, last_cpu = -1;
-    ThreadUsage usage;
-  };
-
-  static std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-
-  // Posts a command and blocks until every worker has done it.
-  void command(Command c) {
-    current_ = c;
-    arrived_.store(0, std::memory_order_relaxed);
-    remaining_.store(cfg_.threads, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
-    for (std::uint32_t r; (r = remaining_.load(std::memory_order_acquire)) != 0;)
-      remaining_.wait(r, std::memory_order_acquire);
-  }
-
-  std::uint64_t wait_for_command(std::uint64_t seen) {
-    for (int spin = 0; spin < 4096; ++spin) {
-      const auto g = generation_.load(std::memory_order_acquire);
-      if (g != seen) return g;
-      cpu_relax();
-    }
-    for (;;) {
-      generation_.wait(seen, std::memory_order_acquire);
-      const auto g = generation_.load(std::memory_order_acquire);
-      if (g != seen) return g;
-    }
-  }
-
-  void start_barrier() {
-    arrived_.fetch_add(1, std::memory_order_acq_rel);
-    for (int spin = 0; arrived_.load(std::memory_order_acquire) < cfg_.threads; ++spin) {
-      if (spin < 4096)
-        cpu_relax();
-      else
-        std::this_thread::yield();  // oversubscribed: let the others arrive
-    }
-  }
-
-  void done() {
-    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) remaining_.notify_one();
-  }
-
-  void record_error(std::exception_ptr e) {
-    bool expected = false;
-    if (has_error_.compare_exchange_strong(expected, true)) error_ = e;
-  }
-
-  void rethrow_worker_error() {
-    if (has_error_.load(std::memory_order_acquire)) std::rethrow_exception(error_);
-  }
-
-  void worker_main(std::uint32_t tid) {
+  void worker_main(std::uint32_t tid) override {
     Slot& slot = slots_[tid];
-    if (cfg_.on_thread_start) slot.bound_cpu = cfg_.on_thread_start(tid);
     std::optional<Ctx> made;
     try {
       made.emplace(*runtime_, ThreadIndex{tid});  // may throw at a strategy's limit (sharded's 256 threads)
     } catch (...) {
-      // No context, so no work: answer every command, so command() returns
-      // and the error surfaces as the team's, instead of std::terminate.
-      record_error(std::current_exception());
-      for (std::uint64_t seen = 0;;) {
-        seen = wait_for_command(seen);
-        const Command c = current_;
-        done();
-        if (c == Command::exit) return;
-      }
+      record_current_error();
+      serve_without_context();
+      return;
     }
     Ctx& ctx = *made;
-    slot.ctx = &ctx;
+    ctxs_[tid] = &ctx;
     ctx.attach();
     ctx.enter_blocking();
     std::uint64_t seen = 0;
     for (;;) {
       seen = wait_for_command(seen);
-      const Command c = current_;
+      const Command c = current_command();
       if (c == Command::exit) break;
       try {
         run_command(c, tid, ctx, slot);
       } catch (...) {
-        record_error(std::current_exception());
+        record_current_error();
       }
       done();
     }
@@ -320,7 +116,7 @@ class Team {
     ctx.detach();
     slot.allocated = ctx.allocated;
     slot.freed = ctx.freed;
-    slot.ctx = nullptr;
+    ctxs_[tid] = nullptr;
     done();
   }
 
@@ -375,11 +171,26 @@ class Team {
 
   // Only called while every worker is parked: the remaining_ hand-off
   // orders their counter writes before these reads.
-  Counters collect_counters() const {
+  [[nodiscard]] Counters collect_counters() const override {
     Counters c = runtime_->counters();
-    for (const auto& s : slots_)
-      if (s.ctx) c.merge(s.ctx->counters);
+    for (const Ctx* ctx : ctxs_)
+      if (ctx) c.merge(ctx->counters);
     return c;
+  }
+
+  void report_workload(std::vector<std::pair<std::string, double>>& figures) override {
+    if constexpr (requires(const W<S>& w) { w.report([](std::string_view, double) {}); }) {
+      if (workload_)
+        workload_->report([&](std::string_view name, double value) { figures.emplace_back(std::string(name), value); });
+    }
+  }
+
+  std::uint64_t close_runtime() override {
+    runtime_->shutdown();
+    std::uint64_t freed = 0;
+    if constexpr (requires { runtime_->objects_freed(); }) freed = runtime_->objects_freed();
+    runtime_.reset();
+    return freed;
   }
 
   // The workload's iteration in a function of its own, so its loop gets
@@ -390,24 +201,9 @@ class Team {
     return workload.run(ctx, unit);
   }
 
-  TeamConfig cfg_;
-  std::uint32_t units_;
   std::unique_ptr<typename S::Runtime> runtime_;
   std::optional<W<S>> workload_;
-  std::vector<Slot> slots_;
-  std::vector<std::thread> workers_;
-  Counters baseline_;
-  std::uint64_t expected_ = 0;
-  std::uint64_t items_per_thread_ = 0;
-  bool finished_ = false;
-  bool count_instructions_ = false;
-
-  Command current_ = Command::none;
-  alignas(64) std::atomic<std::uint64_t> generation_{0};
-  alignas(64) std::atomic<std::uint32_t> arrived_{0};
-  alignas(64) std::atomic<std::uint32_t> remaining_{0};
-  std::atomic<bool> has_error_{false};
-  std::exception_ptr error_;
+  std::vector<Ctx*> ctxs_;  // per worker while it is attached
 };
 
 }  // namespace rcb
