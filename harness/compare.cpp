@@ -120,6 +120,15 @@ std::optional<Interval> interval_of(const nlohmann::json& e) {
   return std::nullopt;
 }
 
+// Whether the run counted this repetition in its own statistics: rcbench
+// marks each one ("rcbench.repetition.in_statistics"); other tools' files
+// have no mark, and every repetition counts.
+bool in_statistics(const nlohmann::json& e) {
+  using P = nlohmann::json::json_pointer;
+  static const P mark("/rcbench/repetition/in_statistics");
+  return !(e.contains(mark) && e.at(mark).is_boolean() && !e.at(mark).get<bool>());
+}
+
 // Instructions per iteration of one repetition of an instruction-count file.
 std::optional<double> instructions_per_iteration(const nlohmann::json& e) {
   if (is_number(e, "instructions_per_iteration")) return e["instructions_per_iteration"].get<double>();
@@ -212,6 +221,12 @@ ResultsFile load_results(const std::string& path, const char* role) {
       if (b.error.empty()) b.error = e.value("error_message", std::string("error"));
       continue;
     }
+    // The samples compare reads are the ones the run's own statistics read:
+    // a repetition the run left out (disturbed) is no sample here either.
+    if (!in_statistics(e)) {
+      ++b.left_out;
+      continue;
+    }
     double per_iteration = 0;
     if (instructions) {
       const auto n = instructions_per_iteration(e);
@@ -282,7 +297,7 @@ bool nearly_repeatable(const std::vector<double>& v, double threshold) {
 }
 
 SideCount count_of(const BenchmarkSamples& b, std::size_t samples) {
-  return {samples, b.files, b.repetitions, b.per_run};
+  return {samples, b.files, b.repetitions, b.left_out, b.per_run};
 }
 
 // "3 repetitions", or "2 runs (20 repetitions)" when each file counts once.
@@ -558,6 +573,14 @@ std::string format_table(const Comparison& c) {
       << (instr ? "more instructions" : "slower")
       << (instr ? " (counts that repeat exactly are compared directly; others need " : " and ")
       << "Mann-Whitney p < " << fmt("%g", c.alpha) << (instr ? ")" : "") << "\n";
+  if (!instr) {
+    std::size_t left_out = 0;
+    for (const auto& r : c.rows) left_out += r.base_count.left_out + r.new_count.left_out;
+    out << "samples: the repetitions each run counted in its own statistics";
+    if (left_out > 0) out << " (" << left_out << " disturbed repetition(s) left out)";
+    out << "; each of the " << c.rows.size() << " benchmarks is tested on its own at p < " << fmt("%g", c.alpha)
+        << ", with no correction for multiple comparisons\n";
+  }
   out << "BASE " << c.base_path << "\nNEW  " << c.new_path << "\n\n";
 
   std::size_t w = 9;
@@ -618,6 +641,7 @@ nlohmann::json side_json(const std::vector<double>& values, double med, const Si
           {"samples_are", n.per_run ? "runs" : "repetitions"},
           {"files", n.files},
           {"repetitions", n.repetitions},
+          {"left_out", n.left_out},
           {"median", med},
           {"ci95", ci ? nlohmann::json::array({ci->low, ci->high}) : nlohmann::json(nullptr)},
           {"values", values}};
@@ -734,6 +758,7 @@ ResultsFile pool(const std::vector<ResultsFile>& files, bool one_value_per_file)
       BenchmarkSamples& into = side.benchmarks[it->second];
       into.files += b.files;
       into.repetitions += b.repetitions;
+      into.left_out += b.left_out;
       // One run's interval of its median says nothing about the median of
       // several runs' medians.
       into.ci95.reset();

@@ -89,6 +89,9 @@ struct BenchmarkSamples {
   std::optional<Interval> ci95;
   std::size_t files = 1;         // how many results files these samples came from
   std::size_t repetitions = 0;  // repetitions read, over all those files
+  // Repetitions the run itself left out of its statistics (disturbed ones,
+  // "in_statistics": false); never read as samples.
+  std::size_t left_out = 0;
   bool per_run = false;         // each value is one file's median (pooled sides), not a repetition
 };
 
@@ -122,6 +125,7 @@ enum class Verdict { regression, improvement, same, noise, insufficient, failed,
 // each a repetition or (files > 1) one file's median of `repetitions`.
 struct SideCount {
   std::size_t samples = 0, files = 1, repetitions = 0;
+  std::size_t left_out = 0;  // repetitions the run left out of its statistics
   bool per_run = false;
 };
 

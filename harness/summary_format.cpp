@@ -88,10 +88,15 @@ std::vector<Row> rows_of(const json& results) {
     if (is_median) a.median_entry = b;
     if (text(b, "run_type") == "iteration") {
       ++a.iterations;
+      const json repetition = rc.is_object() ? rc.value("repetition", json()) : json();
+      if (flag(repetition, "disturbed")) ++a.disturbed;
+      // The medians read the repetitions the run's statistics read, no others.
+      const bool left_out = repetition.is_object() && repetition.contains("in_statistics") &&
+                            repetition["in_statistics"].is_boolean() && !repetition["in_statistics"].get<bool>();
+      if (left_out) continue;
       if (const auto v = number(b, "ns_per_item")) a.ns.push_back(*v);
       if (const auto v = number(b, "cycles_per_item")) a.cyc.push_back(*v);
       if (const auto v = number(b, "items_per_second")) a.ips.push_back(*v);
-      if (rc.is_object() && flag(rc.value("repetition", json()), "disturbed")) ++a.disturbed;
       if (rc.is_object() && rc.contains("workload_figures") && rc["workload_figures"].is_object())
         for (const auto& [name, v] : rc["workload_figures"].items())
           if (v.is_number()) a.figures[name].push_back(v.get<double>());

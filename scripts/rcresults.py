@@ -182,7 +182,8 @@ class Cell:
     strategy: str
     threads: int
     source: Source
-    reps: list[dict] = field(default_factory=list)  # error-free repetitions, raw entries
+    reps: list[dict] = field(default_factory=list)  # error-free repetitions in the statistics, raw entries
+    left_out: int = 0  # repetitions the run left out of its statistics (disturbed)
     errors: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)  # the entry's `rcbench` block
     median_entry: dict | None = None  # the `median` aggregate, which carries the 95% interval
@@ -448,6 +449,14 @@ def read_json(path: str) -> dict:
     return data
 
 
+def _in_statistics(entry: dict) -> bool:
+    """rcbench marks each repetition `rcbench.repetition.in_statistics`; files of other tools have
+    no mark, and every repetition counts."""
+    rc = entry.get("rcbench")
+    rep = rc.get("repetition") if isinstance(rc, dict) else None
+    return not (isinstance(rep, dict) and rep.get("in_statistics") is False)
+
+
 def load_file(path: str) -> tuple[Source, list[Cell]]:
     data = read_json(path)
     context = data.get("context") if isinstance(data.get("context"), dict) else {}
@@ -467,7 +476,12 @@ def load_file(path: str) -> tuple[Source, list[Cell]]:
         if entry.get("error_occurred"):
             cell.errors.append(str(entry.get("error_message") or "error without a message"))
         elif entry.get("run_type", "iteration") == "iteration":
-            cell.reps.append(entry)
+            # The same samples as the run's own statistics: a repetition it left out (disturbed)
+            # is kept in the file for the record but read by no plot, table or check.
+            if _in_statistics(entry):
+                cell.reps.append(entry)
+            else:
+                cell.left_out += 1
         elif entry.get("aggregate_name") == "median":
             medians[key] = entry
             cell.median_entry = entry

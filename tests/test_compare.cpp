@@ -654,6 +654,32 @@ TEST_F(IntervalFiles, ReadFromTheMedianAggregateShownAndDroppedWhenPooled) {
   EXPECT_FALSE(pool({load_results(b, "BASE"), load_results(b, "BASE")}, true).benchmarks.front().ci95);
 }
 
+// Disturbed repetitions (in_statistics false) far above the clean ones: the
+// run's statistics left them out, and so must compare.
+TEST_F(IntervalFiles, RepetitionsTheRunLeftOutAreNoSamples) {
+  nlohmann::json doc = nlohmann::json::parse(time_results(around(100, 6)));
+  for (int k = 0; k < 4; ++k) {
+    nlohmann::json rep = doc["benchmarks"][0];
+    rep["real_time"] = 300000;
+    rep["ns_per_item"] = 300;
+    rep["rcbench"]["repetition"] = {{"disturbed", true}, {"in_statistics", false}};
+    doc["benchmarks"].push_back(rep);
+  }
+  const std::string b = write("b.json", doc.dump());
+  const std::string n = write("n.json", time_results(around(100.5, 6)));
+  const ResultsFile f = load_results(b, "BASE");
+  EXPECT_EQ(f.benchmarks.front().per_item.size(), 6u);
+  EXPECT_EQ(f.benchmarks.front().left_out, 4u);
+  int status = -1;
+  const std::string table = captured_compare(b, n, {}, &status);
+  EXPECT_EQ(status, kExitOk) << table;
+  EXPECT_NE(table.find("(4 disturbed repetition(s) left out)"), std::string::npos) << table;
+  EXPECT_NE(table.find("with no correction for multiple comparisons"), std::string::npos) << table;
+  const auto j = nlohmann::json::parse(captured_compare(n, b, in_format("json")));
+  EXPECT_EQ(j["benchmarks"][0]["verdict"], "same") << j.dump(1);
+  EXPECT_EQ(j["benchmarks"][0]["new"]["left_out"], 4);
+}
+
 // --- instruction files -----------------------------------------------------------
 
 TEST(InstructionFiles, CountsComeFromTheCountersNeverFromRealTime) {

@@ -436,6 +436,27 @@ TEST(Summary, ConsoleShowsTheWorkloadsOwnFigures) {
       << first;
 }
 
+// The console's medians read the repetitions the run's statistics read: a
+// disturbed repetition (in_statistics false) far from the others moves none.
+TEST(Summary, MediansLeaveOutTheRepetitionsTheRunLeftOut) {
+  nlohmann::json doc = small_results();
+  const double cycles[] = {30.0, 40.0, 300.0};
+  int i = 0;
+  for (auto& b : doc["benchmarks"]) {
+    if (b["run_type"] == "aggregate") b.erase("cycles_per_item");
+    if (b["run_type"] != "iteration" || b["rcbench"]["workload"] != "shared_list") continue;
+    b["cycles_per_item"] = cycles[i];
+    b["rcbench"]["workload_figures"] = {{"peak_retained_objects", cycles[i]}};
+    b["rcbench"]["repetition"]["in_statistics"] = i != 2;
+    ++i;
+  }
+  std::ostringstream os;
+  print_summary(os, doc, "console");
+  const std::string first = os.str().substr(0, os.str().find('\n'));
+  EXPECT_NE(first.find("35.00 cyc/item"), std::string::npos) << first;  // 40.00 with the disturbed one
+  EXPECT_NE(first.find("peak_retained_objects=35"), std::string::npos) << first;
+}
+
 TEST(Summary, CsvHasTheContractColumns) {
   std::ostringstream os;
   print_summary(os, small_results(), "csv");

@@ -71,6 +71,39 @@ class FilesModeTest(unittest.TestCase):
         self.assertEqual(row(p.stdout, "1 thread")[0], "2")
         self.assertEqual(row(p.stdout, "2+ threads")[0], "1")
 
+    def test_repetitions_the_run_left_out_are_read_by_no_consumer(self):
+        """Disturbed repetitions (in_statistics false) three times slower than the clean ones: the
+        plots' loader (rcresults) and repro-check read only the repetitions the run's statistics
+        read, so a file with them agrees with the same file without them."""
+        sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
+        import rcresults
+        with open(BASE) as f:
+            doc = json.load(f)
+        name = "shared_list/atomic/threads:1"
+        clean = [e for e in doc["benchmarks"] if e.get("run_name") == name and e.get("run_type") == "iteration"]
+        self.assertTrue(clean)
+        for e in clean[:4]:
+            bad = json.loads(json.dumps(e))
+            bad["ns_per_item"] *= 3
+            bad["real_time"] *= 3
+            bad.setdefault("rcbench", {})["repetition"] = {"disturbed": True, "in_statistics": False}
+            doc["benchmarks"].append(bad)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "disturbed.json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            complaints = []
+            loaded = rcresults.load([path], lambda p, why: complaints.append(why))
+            original = rcresults.load([BASE], lambda p, why: complaints.append(why))
+            p = run("--files", BASE, path)
+        self.assertEqual(complaints, [])
+        key = ("shared_list", "atomic", 1)
+        self.assertEqual(loaded.cells[key].left_out, 4)
+        self.assertEqual(len(loaded.cells[key].reps), len(original.cells[key].reps))
+        self.assertEqual(loaded.cells[key].median("ns_per_item"), original.cells[key].median("ns_per_item"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("every benchmark agrees", p.stdout)
+
     def test_bad_usage_and_unreadable_files_exit_2(self):
         self.assertEqual(run("--files", BASE).returncode, 2)
         p = run("--files", BASE, os.path.join(HERE, "data", "absent.json"))
