@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include "harness/engine/disturbance.h"
@@ -47,6 +48,53 @@ TEST(MedianInterval, UsesTheBinomialRanks) {
   EXPECT_EQ(ci->high, 15);
   EXPECT_GE(ci->coverage, 0.95);
   EXPECT_LT(ci->coverage, 0.96);
+}
+
+TEST(MedianInterval, HoldsPast1074Samples) {
+  // 2^-n underflows to zero from n = 1075: an interval built from it
+  // collapsed to the two middle values. B(2000, 1/2): P(B <= 955) = 2.3%.
+  std::vector<double> v;
+  for (int i = 1; i <= 2000; ++i) v.push_back(i);
+  const auto ci = median_ci95(v);
+  ASSERT_TRUE(ci.has_value());
+  EXPECT_GE(ci->low, 950);
+  EXPECT_LE(ci->low, 960);
+  EXPECT_EQ(ci->high, 2001 - ci->low);
+  EXPECT_GE(ci->coverage, 0.95);
+  EXPECT_LT(ci->coverage, 0.96);
+}
+
+// Seeded draws for the bimodality test's false-alarm and detection rates.
+struct Draws {
+  std::mt19937_64 rng{12345};
+  std::vector<double> normal(std::size_t n, double mean, double cv) {
+    std::normal_distribution<double> d(mean, mean * cv);
+    std::vector<double> v(n);
+    for (double& x : v) x = d(rng);
+    return v;
+  }
+};
+
+TEST(Bimodal, UnimodalSamplesOfSixAreRarelyCalledBimodal) {
+  // At n = 6 a single gap over 4% fired in 9% of these at 3% CV and 42% at 5%.
+  Draws draws;
+  for (const double cv : {0.03, 0.05}) {
+    int fired = 0;
+    for (int i = 0; i < 2000; ++i) fired += bimodal(draws.normal(6, 100, cv), 0.04);
+    EXPECT_LE(fired, 40) << "cv " << cv;  // 2%: the test's level is 1%
+  }
+}
+
+TEST(Bimodal, TwoClearClustersAreFoundOnceTheSampleCanShowThem) {
+  // Two steady states 10% apart at 1% CV each, half the samples in each.
+  Draws draws;
+  int fired = 0;
+  for (int i = 0; i < 500; ++i) {
+    std::vector<double> v = draws.normal(8, 100, 0.01), high = draws.normal(8, 110, 0.01);
+    v.insert(v.end(), high.begin(), high.end());
+    fired += bimodal(v, 0.04);
+  }
+  EXPECT_GE(fired, 475);  // 95%
 }
 
 TEST(Bimodal, TwoClustersButNotOneOutlier) {
