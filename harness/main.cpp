@@ -221,6 +221,9 @@ int main(int argc, char** argv) {
   run->add_option("--placement", opt.placement, "compact, scatter, or a CPU list such as 0,2,4-7")->capture_default_str();
   run->add_flag("--oversubscribe", opt.oversubscribe, "allow more threads than CPUs (labelled in the results)");
   run->add_flag("!--no-interleave", opt.interleave, "run each benchmark's repetitions back to back");
+  run->add_option("--seed", opt.seed,
+                  "seed of the rounds' random order (default: a fresh one; the results file records it as "
+                  "context.rcbench.measurement.round_order_seed, so --seed replays that order)");
   run->add_flag("!--no-freq-control", opt.freq_control, "do not touch cpufreq governor/turbo even where allowed");
   run->add_flag("--time-counted", opt.time_counted,
                 "diagnostic: time the instantiation that counts (strategy counters on the incref/decref path) "

@@ -120,6 +120,16 @@ Stats stats_of(const std::vector<double>& v) {
   return s;
 }
 
+// Timed iterations per repetition: --min-time over the counted pass's
+// median iteration, rounded to the nearest power of two (in ratio), so two
+// runs whose estimates differ by a few percent time the same number of
+// iterations; a repetition then lasts 0.7-1.4 times --min-time.
+std::uint64_t iterations_per_repetition(double min_time, double seconds_per_iteration) {
+  const double wanted = min_time / std::max(seconds_per_iteration, 1e-7);
+  if (wanted <= 1) return 1;
+  return std::uint64_t{1} << static_cast<int>(std::min(std::round(std::log2(wanted)), 40.0));
+}
+
 std::string fmt_ns(double ns) {
   char buf[32];
   std::snprintf(buf, sizeof buf, ns < 10 ? "%.2f" : ns < 100 ? "%.1f" : "%.0f", ns);
@@ -215,8 +225,7 @@ class Runner {
       fail(c, c.counted.error);
       return false;
     }
-    const double per = std::max(c.counted.seconds_per_iteration, 1e-7);
-    c.iterations = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(opt_.min_time / per)));
+    c.iterations = iterations_per_repetition(opt_.min_time, c.counted.seconds_per_iteration);
     return true;
   }
 
@@ -399,7 +408,7 @@ class Runner {
   const ResultsOutput& out_;
   Clock::time_point start_;
   bool tty_;
-  std::uint64_t seed_ = std::random_device{}();
+  std::uint64_t seed_ = opt_.seed ? *opt_.seed : std::random_device{}();
   std::size_t rounds_ = 0, repetitions_done_ = 0;
   bool budget_ran_out_ = false;
   std::vector<std::string> failures_, warnings_;
@@ -461,8 +470,60 @@ nlohmann::json Runner::summary_json(const CellRun& c) const {
   return j;
 }
 
+// The four aggregates Google Benchmark writes, computed as it computes them
+// (benchmark's ComputeStats): each statistic over the repetitions in the
+// statistics, for real time and CPU time per iteration and for every
+// counter; iterations is the number of those repetitions. The median's
+// ns_per_item is the median the summary reports, with its interval.
+using Run = benchmark::BenchmarkReporter::Run;
+
+std::vector<Run> aggregate_runs(const std::vector<Run>& clean, const Stats& st, const Run& base) {
+  using Statistic = double (*)(const std::vector<double>&);
+  struct Aggregate {
+    const char* name;
+    Statistic of;
+    benchmark::StatisticUnit unit;
+  };
+  static constexpr Aggregate kAggregates[] = {
+      {"mean", [](const std::vector<double>& v) { return stats_of(v).mean_ns; }, benchmark::kTime},
+      {"median", [](const std::vector<double>& v) { return median(v); }, benchmark::kTime},
+      {"stddev", [](const std::vector<double>& v) { return stats_of(v).stddev_ns; }, benchmark::kTime},
+      {"cv", [](const std::vector<double>& v) { return stats_of(v).cv; }, benchmark::kPercentage},
+  };
+  std::vector<double> real, cpu;
+  std::map<std::string, std::vector<double>> counters;
+  for (const Run& r : clean) {
+    const double iterations = static_cast<double>(std::max<benchmark::IterationCount>(r.iterations, 1));
+    real.push_back(r.real_accumulated_time / iterations);
+    cpu.push_back(r.cpu_accumulated_time / iterations);
+    for (const auto& [name, counter] : r.counters) counters[name].push_back(counter.value);
+  }
+  const auto n = static_cast<benchmark::IterationCount>(clean.size());
+  std::vector<Run> out;
+  for (const Aggregate& a : kAggregates) {
+    Run r = base;
+    r.run_type = Run::RT_Aggregate;
+    r.aggregate_name = a.name;
+    r.aggregate_unit = a.unit;
+    // A time aggregate is written divided by iterations, a percentage as is.
+    r.iterations = n;
+    const double scale = a.unit == benchmark::kTime ? static_cast<double>(n) : 1.0;
+    r.real_accumulated_time = a.of(real) * scale;
+    r.cpu_accumulated_time = a.of(cpu) * scale;
+    for (const auto& [name, values] : counters)
+      if (values.size() == clean.size()) r.counters[name] = a.of(values);
+    out.push_back(std::move(r));
+  }
+  Run& med = out[1];
+  med.counters["ns_per_item"] = st.median_ns;
+  if (st.ci) {
+    med.counters["ns_per_item_ci95_low"] = st.ci->low;
+    med.counters["ns_per_item_ci95_high"] = st.ci->high;
+  }
+  return out;
+}
+
 nlohmann::json Runner::document() const {
-  using Run = benchmark::BenchmarkReporter::Run;
   GbJson json;
   benchmark::BenchmarkReporter::Context gb_context;
   std::size_t width = 10;
@@ -563,36 +624,13 @@ nlohmann::json Runner::document() const {
     }
     json.runs(runs);
     // Aggregates over the samples in the statistics, as Google Benchmark
-    // names them; real_time is ns per iteration, as in the iteration entries.
+    // writes them (aggregate_runs).
     const Stats st = stats_of(c.ns_per_item());
     if (st.n > 0 && c.error.empty()) {
-      const double ns_to_s_per_iter =
-          static_cast<double>(c.counted.items_per_thread) * share_.units_per_timed_item() * 1e-9;
-      std::vector<Run> aggs;
-      const auto agg = [&](const char* name, double ns_per_item, benchmark::StatisticUnit unit) {
-        Run r = base_run();
-        r.run_type = Run::RT_Aggregate;
-        r.aggregate_name = name;
-        r.aggregate_unit = unit;
-        r.iterations = 1;
-        r.real_accumulated_time = unit == benchmark::kPercentage ? ns_per_item : ns_per_item * ns_to_s_per_iter;
-        r.cpu_accumulated_time = r.real_accumulated_time;
-        r.counters["ns_per_item"] = ns_per_item;
-        return r;
-      };
-      aggs.push_back(agg("mean", st.mean_ns, benchmark::kTime));
-      Run med = agg("median", st.median_ns, benchmark::kTime);
-      if (st.ci) {
-        med.counters["ns_per_item_ci95_low"] = st.ci->low;
-        med.counters["ns_per_item_ci95_high"] = st.ci->high;
-      }
-      std::vector<double> ips;
-      for (const auto& s : c.samples)
-        if (s.counted) ips.push_back(s.rep.items_per_second());
-      med.counters["items_per_second"] = median(ips);
-      aggs.push_back(std::move(med));
-      aggs.push_back(agg("stddev", st.stddev_ns, benchmark::kTime));
-      aggs.push_back(agg("cv", st.cv, benchmark::kPercentage));
+      std::vector<Run> clean;
+      for (std::size_t i = 0; i < c.samples.size(); ++i)
+        if (c.samples[i].counted) clean.push_back(runs[i]);
+      const std::vector<Run> aggs = aggregate_runs(clean, st, base_run());
       json.runs(aggs);
       for (std::size_t i = 0; i < aggs.size(); ++i) {
         nlohmann::json note = identity;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,7 @@ struct RunOptions {
   std::string placement = "compact";
   bool oversubscribe = false;
   bool interleave = true;
+  std::optional<std::uint64_t> seed;  // --seed: the rounds' order; empty: a fresh random seed
   bool freq_control = true;
   double drift_threshold = 0.05;  // |after/before - 1| that flags a benchmark
   double cv_threshold = 0.05;     // coefficient of variation that flags one

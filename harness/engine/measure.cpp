@@ -2,6 +2,8 @@
 // TeamBase built by the cell's factory.
 #include "harness/engine/measure.h"
 
+#include "harness/engine/stats.h"
+
 #include <algorithm>
 #include <exception>
 
@@ -80,7 +82,8 @@ CountedPass counted_pass(std::uint32_t threads, Size size, double min_time,
     const std::unique_ptr<TeamBase> team = make(cfg);
     pass.items_per_thread = team->items_per_thread();
     pass.units = team->units();
-    double total = 0, fastest = 0;
+    double total = 0;
+    std::vector<double> after_first;
     // At least two iterations, so the second one's time is free of first-touch costs.
     for (std::uint64_t i = 0; i < 2 || (total < min_time && i < 1'000'000); ++i) {
       const IterationResult r = team->iterate();
@@ -89,11 +92,11 @@ CountedPass counted_pass(std::uint32_t threads, Size size, double min_time,
         pass.error = "in the counted pass: " + wrong;
         break;
       }
-      if (i > 0) fastest = fastest == 0 ? r.seconds : std::min(fastest, r.seconds);
+      if (i > 0) after_first.push_back(r.seconds);
       total += r.seconds;
       ++pass.iterations;
     }
-    pass.seconds_per_iteration = fastest;
+    pass.seconds_per_iteration = median(after_first);
     const RunTotals totals = team->finish();
     pass.counters = totals.counters;
     pass.workload_figures = totals.workload_figures;

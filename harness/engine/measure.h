@@ -112,7 +112,10 @@ struct CountedPass {
   std::uint64_t iterations = 0;
   std::uint64_t items_per_thread = 0;
   std::uint32_t units = 0;           // run() calls per iteration (threads, or U under strong scaling)
-  double seconds_per_iteration = 0;  // the fastest counted iteration
+  // The median counted iteration, the first (first-touch costs) left out:
+  // a robust estimate, where the fastest one swung the repetition's size by
+  // 0.4-4.5x between runs.
+  double seconds_per_iteration = 0;
   bool helper_threads = false;       // the runtime runs threads of its own
   // From W::report(), over every iteration of the pass: the figures a
   // workload samples while it runs (with its Census) are measured here only.
