@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iostream>
 #include <optional>
@@ -69,6 +70,16 @@ std::optional<double> finite_number(const std::string& s) {
 }
 
 // Seconds: finite and > 0, or >= 0 where zero means "not at all".
+// A whole number 0 .. 2^64-1, as the results file records it; CLI11 would
+// take "-3" as 2^64 - 3.
+std::uint64_t parse_seed(const std::string& s) {
+  std::uint64_t v = 0;
+  const auto [end, err] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || err != std::errc() || end != s.data() + s.size())
+    throw rcb::UsageError("bad --seed '" + s + "': must be a whole number from 0 to 18446744073709551615");
+  return v;
+}
+
 double parse_seconds(const std::string& s, const char* option, bool zero_allowed, const char* example) {
   const auto v = finite_number(s);
   if (!v || *v < 0 || (*v == 0 && !zero_allowed))
@@ -202,7 +213,7 @@ int main(int argc, char** argv) {
   run->add_option("-r,--repetitions", opt.repetitions,
                   "the fewest repetitions per benchmark; more run until --precision is reached")
       ->capture_default_str();
-  std::string min_time, precision, max_time, wait_quiet, drift_threshold, cv_threshold;
+  std::string min_time, precision, max_time, wait_quiet, drift_threshold, cv_threshold, seed;
   run->add_option("--min-time", min_time, "seconds per repetition, > 0 (default: 0.05 quick, 0.5 full)");
   run->add_option("--precision", precision,
                   "wanted 95% confidence half-width of each median, in percent above 0 and below 100 (default: 2)");
@@ -221,7 +232,7 @@ int main(int argc, char** argv) {
   run->add_option("--placement", opt.placement, "compact, scatter, or a CPU list such as 0,2,4-7")->capture_default_str();
   run->add_flag("--oversubscribe", opt.oversubscribe, "allow more threads than CPUs (labelled in the results)");
   run->add_flag("!--no-interleave", opt.interleave, "run each benchmark's repetitions back to back");
-  run->add_option("--seed", opt.seed,
+  run->add_option("--seed", seed,
                   "seed of the rounds' random order (default: a fresh one; the results file records it as "
                   "context.rcbench.measurement.round_order_seed, so --seed replays that order)");
   run->add_flag("!--no-freq-control", opt.freq_control, "do not touch cpufreq governor/turbo even where allowed");
@@ -321,6 +332,7 @@ int main(int argc, char** argv) {
     if (run->count("--max-time") > 0) opt.max_time = parse_seconds(max_time, "--max-time", false, "60");
     if (run->count("--wait-quiet") > 0) opt.wait_quiet = parse_seconds(wait_quiet, "--wait-quiet", true, "60");
     if (run->count("--precision") > 0) opt.precision = parse_precision(precision);
+    if (run->count("--seed") > 0) opt.seed = parse_seed(seed);
     if (run->count("--drift-threshold") > 0) opt.drift_threshold = parse_fraction(drift_threshold, "--drift-threshold");
     if (run->count("--cv-threshold") > 0) opt.cv_threshold = parse_fraction(cv_threshold, "--cv-threshold");
     if (opt.repetitions < 1)

@@ -148,6 +148,7 @@ done
 refuse precision-empty "bad --precision '': must be a percentage" --precision ""
 for v in 0 -5 inf nan; do refuse "max-time $v" "bad --max-time '$v': must be .*> 0" --max-time="$v"; done
 refuse repetitions-zero "bad --repetitions '0': must be 1 or more" --repetitions 0
+for v in -3 x 1.5 18446744073709551616; do refuse "seed $v" "bad --seed '$v': must be a whole number" --seed="$v"; done
 refuse bad-filter "bad --filter 'shared_list/\(': not an ECMAScript regular expression" --filter 'shared_list/('
 refuse bad-format "bad --format 'xml' \(valid: console, json, csv, md\)" --format xml
 for v in -1 nan inf; do refuse "wait-quiet $v" "bad --wait-quiet '$v': must be .*>= 0" --wait-quiet="$v"; done
@@ -174,7 +175,7 @@ fi  # args
 if in_part runs; then
 
 check tiny-run 0 "$rcbench" run --strategy plain,atomic --workload shared_list --threads 1 \
-  "${quick[@]}" --out "$tmp/run.json"
+  "${quick[@]}" --seed 7 --out "$tmp/run.json"
 valid_json tiny-run "$tmp/run.json" 2
 if ls -a "$tmp" | grep -q '\.tmp\.'; then echo "FAIL tiny-run: temporary file left"; fails=$((fails + 1)); fi
 if python3 -c '
@@ -182,6 +183,21 @@ import json, sys
 rc = json.load(open(sys.argv[1]))["context"]["rcbench"]
 assert rc["scaling"] == "weak" and "strong_units" not in rc, rc.get("scaling")
 ' "$tmp/run.json"; then passes=$((passes + 1)); else echo "FAIL tiny-run: not recorded as weak scaling"; fails=$((fails + 1)); fi
+# --seed is recorded; each aggregate is over the repetitions in the statistics, as Google
+# Benchmark aggregates: iterations = their number, CPU time and counters aggregated too.
+if python3 -c '
+import json, statistics, sys
+d = json.load(open(sys.argv[1]))
+assert d["context"]["rcbench"]["measurement"]["round_order_seed"] == 7
+for name in {b["run_name"] for b in d["benchmarks"]}:
+    reps = [b for b in d["benchmarks"] if b["run_name"] == name and b["run_type"] == "iteration"
+            and b["rcbench"]["repetition"]["in_statistics"]]
+    med = next(b for b in d["benchmarks"] if b["run_name"] == name and b.get("aggregate_name") == "median")
+    assert med["iterations"] == len(reps), (med["iterations"], len(reps))
+    cpu = statistics.median(b["cpu_time"] for b in reps)
+    assert abs(med["cpu_time"] - cpu) <= 1e-6 * cpu, (med["cpu_time"], cpu)
+    assert med["items_per_thread"] == reps[0]["items_per_thread"], med
+' "$tmp/run.json"; then passes=$((passes + 1)); else echo "FAIL tiny-run: seed or aggregates"; fails=$((fails + 1)); fi
 
 # Strong scaling: the same 2 units of work at 1 and 2 threads, and every checksum holds. dimuon
 # gives each unit its own slice of events, so a unit run twice or never changes the sum.
