@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "harness/build_info.h"
+#include "harness/engine/disturbance.h"
 #include "harness/commands.h"
 
 namespace rcb {
@@ -121,12 +122,17 @@ int cmd_env(bool as_json) {
   if (f.contains("turbo_on_before")) std::cout << "  turbo on: " << (f["turbo_on_before"].get<bool>() ? "yes" : "no") << "\n";
   for (const auto& n : f["not_changed"]) std::cout << "  cannot change: " << n.get<std::string>() << "\n";
   std::cout << "calibration (effective GHz per PU):";
+  std::vector<CpuSpeed> speeds;
   for (const auto& [cpu, ghz] : j["calibration_ghz"].items()) {
     char buf[64];
     std::snprintf(buf, sizeof buf, " cpu%s %.3f", cpu.c_str(), ghz.get<double>());
     std::cout << buf;
+    speeds.push_back({std::stoi(cpu), ghz.get<double>()});
   }
   std::cout << "\n";
+  if (const std::string uneven = uneven_cpu_speeds(speeds, "runs"); !uneven.empty())
+    std::cout << "warning: " << uneven << ": a multi-thread figure carries the slow CPU (rcbench run marks such "
+              << "repetitions disturbed and runs them again)\n";
   const auto& q = j["quietness"];
   std::cout << "quiet: " << (q["quiet"].get<bool>() ? "yes" : "no") << " (" << q["rule"].get<std::string>() << ")\n";
   std::cout << "build: " << j["build"]["compiler"].get<std::string>() << ", " << j["build"]["build_type"].get<std::string>()

@@ -57,6 +57,7 @@ using Clock = std::chrono::steady_clock;
 struct Sample {
   Repetition rep;
   Calibration before, after;
+  std::vector<CpuSpeed> speeds;  // each CPU a multi-thread repetition used, after it (engine/disturbance.h)
   bool counted = true;  // in the statistics (clean, or accepted past the rerun bound)
 };
 
@@ -258,6 +259,22 @@ class Runner {
     return cal;
   }
 
+  // The effective speed of each distinct CPU a repetition used, from the
+  // calibrations (cached for a second per CPU); none for one CPU, and none
+  // from a calibration that was itself disturbed.
+  std::vector<CpuSpeed> cpu_speeds(const std::vector<int>& cpus) {
+    std::vector<int> distinct = cpus;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    std::vector<CpuSpeed> speeds;
+    if (distinct.size() < 2 || distinct.front() < 0) return speeds;
+    for (const int cpu : distinct) {
+      const Calibration cal = calibrate(cpu);
+      if (!cal.disturbed && cal.ghz > 0) speeds.push_back({cpu, cal.ghz});
+    }
+    return speeds;
+  }
+
   // After the first round every cell has run once, so the rest can be
   // timed, not guessed: many threads make repetitions longer than
   // --min-time (one iteration alone can exceed it) and disturbed more often.
@@ -337,6 +354,8 @@ class Runner {
       return;
     }
     s.after = calibrate(first_cpu);
+    s.speeds = cpu_speeds(c.cell.cpus);
+    judge_cpu_speeds(s.speeds, s.rep.disturbance);
     for (std::size_t t = 0; t < s.rep.bound_cpu.size(); ++t)
       if (s.rep.bound_cpu[t] >= 0 && s.rep.last_cpu[t] != s.rep.bound_cpu[t])
         warn("thread " + std::to_string(t) + " of " + c.cell.name + " was bound to CPU " +
@@ -475,6 +494,12 @@ nlohmann::json Runner::summary_json(const CellRun& c) const {
 // statistics, for real time and CPU time per iteration and for every
 // counter; iterations is the number of those repetitions. The median's
 // ns_per_item is the median the summary reports, with its interval.
+nlohmann::json speeds_json(const std::vector<CpuSpeed>& speeds) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const CpuSpeed& c : speeds) j[std::to_string(c.cpu)] = c.ghz;
+  return j;
+}
+
 using Run = benchmark::BenchmarkReporter::Run;
 
 std::vector<Run> aggregate_runs(const std::vector<Run>& clean, const Stats& st, const Run& base) {
@@ -606,6 +631,7 @@ nlohmann::json Runner::document() const {
                             {"cpu_over_wall", cpu_share},
                             {"steal_s", d.steal_s},
                             {"calibration_disturbed", s.before.disturbed || s.after.disturbed},
+                            {"cpu_ghz", speeds_json(s.speeds)},
                             {"checksum", hex(s.rep.checksum)},
                             {"bound_cpus", s.rep.bound_cpu},
                             {"ran_on_cpus", s.rep.last_cpu}};
@@ -645,14 +671,19 @@ nlohmann::json Runner::document() const {
   j["context"]["rcbench"]["failures"] = failures_;
   j["context"]["rcbench"]["interrupted"] = Interrupts::interrupted();
   if (Interrupts::interrupted()) j["context"]["rcbench"]["signal"] = Interrupts::signal_number();
-  std::size_t disturbed = 0, reps = 0;
+  std::size_t disturbed = 0, reps = 0, uneven = 0;
   for (const auto& c : cells_) {
     disturbed += c.disturbed;
     reps += c.samples.size();
+    for (const Sample& s : c.samples)
+      for (const std::string& why : s.rep.disturbance.reasons)
+        if (why.find("'s speed") != std::string::npos) ++uneven;
   }
   j["context"]["rcbench"]["measurement"] = {{"rounds", rounds_},
                                             {"repetitions", reps},
                                             {"disturbed_repetitions", disturbed},
+                                            {"uneven_cpu_speed_repetitions", uneven},
+                                            {"cpu_speed_bound", kMaxCpuSpeedSpread},
                                             {"budget_ran_out", budget_ran_out_},
                                             {"budget_s", opt_.max_time},
                                             {"round_order_seed", seed_}};
@@ -696,6 +727,15 @@ int cmd_probe(const std::string& placement_text, bool as_json) {
   } else {
     std::printf("(one CPU: no two-thread figures)\n");
   }
+  std::vector<CpuSpeed> speeds;
+  std::printf("plain pair on each CPU alone:");
+  for (const auto& [cpu, ns] : p.plain_pair_ns_per_cpu) {
+    std::printf(" cpu%d %.2f ns", cpu, ns);
+    if (ns > 0) speeds.push_back({cpu, 1 / ns});
+  }
+  std::printf("\n");
+  if (const std::string uneven = uneven_cpu_speeds(speeds, "runs"); !uneven.empty())
+    std::printf("warning: %s: a two-thread figure carries the slow CPU\n", uneven.c_str());
   return kExitOk;
 }
 
@@ -948,7 +988,8 @@ static nlohmann::json run_context(const Topology& topo, const FrequencyControl& 
        "the largest rank such that P(Binomial(n, 1/2) < k) <= 2.5%"},
       {"disturbed", "a worker that never blocked had the CPU < 99% of its wall time, or a worker was switched out "
                     "involuntarily (not judged when the strategy runs helper threads), or host steal > 1% of the "
-                    "CPUs' time; such repetitions stay in the file and out of the statistics, within a bound"},
+                    "CPUs' time, or (several CPUs) the slowest CPU's calibrated speed was more than 10% below the fastest's; such "
+                    "repetitions stay in the file and out of the statistics, within a bound"},
       {"strategy_counters",
        "from a separate counted pass of the counting instantiation (timed repetitions count nothing); sums: "
        "total over all threads / (iterations * units * items_per_thread); peaks: raw"},

@@ -107,6 +107,19 @@ ThreadUsage usage(double wall_ms, double cpu_ms, std::int64_t involuntary, std::
   return {static_cast<std::int64_t>(wall_ms * 1e6), static_cast<std::int64_t>(cpu_ms * 1e6), involuntary, voluntary};
 }
 
+TEST(Disturbance, CpusOfOneRepetitionAtDifferentSpeeds) {
+  Disturbance even;
+  judge_cpu_speeds({{0, 3.0}, {1, 2.8}}, even);  // 93%: within the bound
+  EXPECT_FALSE(even.disturbed);
+  Disturbance one;
+  judge_cpu_speeds({{1, 1.0}}, one);
+  EXPECT_FALSE(one.disturbed);
+  Disturbance uneven;
+  judge_cpu_speeds({{0, 3.0}, {1, 1.86}}, uneven);
+  ASSERT_TRUE(uneven.disturbed);
+  EXPECT_EQ(uneven.reasons, std::vector<std::string>{"CPU 1 ran at 62% of CPU 0's speed"});
+}
+
 TEST(Disturbance, JudgedByTimeLostNotByBriefPreemptions) {
   EXPECT_FALSE(judge_disturbance({usage(50, 50, 0, 0)}, 0, 0.05, false).disturbed);
   // Five kernel-thread preemptions that cost 0.1%: recorded, not disturbed.

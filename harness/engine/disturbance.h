@@ -69,4 +69,40 @@ struct Disturbance {
   return d;
 }
 
+// The CPUs of one multi-thread repetition must run at one speed: on these
+// VMs the host slowed one vCPU for minutes at a time (a lone process took
+// 0.30 s on CPU 0 and 0.46 s on CPU 1, three times in a row), invisibly to
+// rusage and steal, and every 2-thread figure then carried the slow CPU.
+// Speeds are the effective GHz each CPU's calibration measured (engine/
+// frequency.h) around the repetition. 10% is well above the calibration's
+// own scatter between back-to-back runs on one CPU (a few percent) and far
+// below the slowdowns seen (35-40%).
+inline constexpr double kMaxCpuSpeedSpread = 0.10;
+
+struct CpuSpeed {
+  int cpu = -1;
+  double ghz = 0;
+};
+
+// "CPU 1 ran at 62% of CPU 0's speed" for the slowest and the fastest
+// (`verb` "ran" or "runs"), or "" when they are within the bound.
+[[nodiscard]] inline std::string uneven_cpu_speeds(const std::vector<CpuSpeed>& speeds, const char* verb = "ran") {
+  if (speeds.size() < 2) return {};
+  const auto [slow, fast] = std::minmax_element(speeds.begin(), speeds.end(),
+                                                [](const CpuSpeed& a, const CpuSpeed& b) { return a.ghz < b.ghz; });
+  if (fast->ghz <= 0 || slow->ghz >= (1 - kMaxCpuSpeedSpread) * fast->ghz) return {};
+  return "CPU " + std::to_string(slow->cpu) + " " + verb + " at " +
+         std::to_string(static_cast<int>(100 * slow->ghz / fast->ghz + 0.5)) + "% of CPU " + std::to_string(fast->cpu) +
+         "'s speed";
+}
+
+// Marks `d` disturbed when the slowest CPU ran below (1 - spread) of the
+// fastest; the reason names both.
+inline void judge_cpu_speeds(const std::vector<CpuSpeed>& speeds, Disturbance& d) {
+  std::string why = uneven_cpu_speeds(speeds);
+  if (why.empty()) return;
+  d.reasons.push_back(std::move(why));
+  d.disturbed = true;
+}
+
 }  // namespace rcb

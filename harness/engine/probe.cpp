@@ -102,6 +102,9 @@ nlohmann::json ProbeResult::to_json() const {
                    {"cpus", cpus},
                    {"method", "median of 7 loops of 200,000 incref+decref pairs; ns per pair per thread, first "
                               "start to last finish; threads pinned as the run pins them"}};
+  nlohmann::json per_cpu = nlohmann::json::object();
+  for (const auto& [cpu, ns] : plain_pair_ns_per_cpu) per_cpu[std::to_string(cpu)] = ns;
+  j["plain_pair_ns_per_cpu"] = std::move(per_cpu);
   if (contended_pair_ns > 0) {
     j["contended_pair_ns"] = contended_pair_ns;
     j["separate_lines_pair_ns"] = separate_lines_pair_ns;
@@ -120,6 +123,9 @@ ProbeResult run_probe(const Topology& topo, const std::vector<int>& cpus) {
   r.plain_pair_ns = median_of_tries(topo, cpus, 1, [&](std::size_t, std::uint64_t n) { plain_pairs(&plain, n); });
   r.atomic_pair_ns =
       median_of_tries(topo, cpus, 1, [&](std::size_t, std::uint64_t n) { atomic_pairs(&lines[0].count, n); });
+  for (const int cpu : cpus)
+    r.plain_pair_ns_per_cpu.emplace_back(
+        cpu, median_of_tries(topo, {cpu}, 1, [&](std::size_t, std::uint64_t n) { plain_pairs(&plain, n); }));
   if (cpus.size() >= 2) {
     r.contended_pair_ns =
         median_of_tries(topo, cpus, 2, [&](std::size_t, std::uint64_t n) { atomic_pairs(&lines[0].count, n); });

@@ -10,11 +10,13 @@
 //   atomic_pair_ns          fetch_add(relaxed); fetch_sub(release) == 1   one thread
 //   contended_pair_ns       the atomic pair on ONE line by two pinned threads
 //   separate_lines_pair_ns  the atomic pair by two pinned threads, each on its own line
+//   plain_pair_ns_per_cpu   the plain pair on each CPU alone: their speeds
 //
 // Each figure is the median of several timed loops (ns per pair per thread,
 // the span from the first thread's start to the last thread's finish, as
 // ns_per_item is), so it compares directly with hot_object's ns_per_item.
 
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +31,9 @@ struct ProbeResult {
   double contended_pair_ns = 0;       // 0: fewer than two CPUs to pin to
   double separate_lines_pair_ns = 0;  // 0: fewer than two CPUs to pin to
   std::vector<int> cpus;              // where the threads were pinned
+  // The plain pair on each of those CPUs alone: a vCPU the host slows shows
+  // here as a longer pair (seen: 0.30 s against 0.46 s for one process).
+  std::vector<std::pair<int, double>> plain_pair_ns_per_cpu;
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
