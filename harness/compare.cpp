@@ -120,15 +120,6 @@ std::optional<Interval> interval_of(const nlohmann::json& e) {
   return std::nullopt;
 }
 
-// Whether the run counted this repetition in its own statistics: rcbench
-// marks each one ("rcbench.repetition.in_statistics"); other tools' files
-// have no mark, and every repetition counts.
-bool in_statistics(const nlohmann::json& e) {
-  using P = nlohmann::json::json_pointer;
-  static const P mark("/rcbench/repetition/in_statistics");
-  return !(e.contains(mark) && e.at(mark).is_boolean() && !e.at(mark).get<bool>());
-}
-
 // Instructions per iteration of one repetition of an instruction-count file.
 std::optional<double> instructions_per_iteration(const nlohmann::json& e) {
   if (is_number(e, "instructions_per_iteration")) return e["instructions_per_iteration"].get<double>();
@@ -158,6 +149,12 @@ std::string read_whole(const std::string& path, const std::string& who) {
 }
 
 }  // namespace
+
+bool in_statistics(const nlohmann::json& e) {
+  using P = nlohmann::json::json_pointer;
+  static const P mark("/rcbench/repetition/in_statistics");
+  return !(e.contains(mark) && e.at(mark).is_boolean() && !e.at(mark).get<bool>());
+}
 
 const char* to_string(Verdict v) {
   switch (v) {

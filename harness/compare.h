@@ -106,6 +106,12 @@ struct ResultsFile {
   std::vector<BenchmarkSamples> benchmarks;  // in file order
 };
 
+// Whether the run counted this repetition entry in its own statistics:
+// rcbench marks each one ("rcbench.repetition.in_statistics"); other tools'
+// files have no mark, and every repetition counts. Every consumer reads the
+// same samples through this.
+[[nodiscard]] bool in_statistics(const nlohmann::json& entry);
+
 // Reads a results file; `role` ("BASE" or "NEW") names it in errors.
 // Throws UsageError for a missing file or one that is not a results file.
 [[nodiscard]] ResultsFile load_results(const std::string& path, const char* role);

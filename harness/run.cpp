@@ -489,11 +489,6 @@ nlohmann::json Runner::summary_json(const CellRun& c) const {
   return j;
 }
 
-// The four aggregates Google Benchmark writes, computed as it computes them
-// (benchmark's ComputeStats): each statistic over the repetitions in the
-// statistics, for real time and CPU time per iteration and for every
-// counter; iterations is the number of those repetitions. The median's
-// ns_per_item is the median the summary reports, with its interval.
 nlohmann::json speeds_json(const std::vector<CpuSpeed>& speeds) {
   nlohmann::json j = nlohmann::json::object();
   for (const CpuSpeed& c : speeds) j[std::to_string(c.cpu)] = c.ghz;
@@ -502,6 +497,11 @@ nlohmann::json speeds_json(const std::vector<CpuSpeed>& speeds) {
 
 using Run = benchmark::BenchmarkReporter::Run;
 
+// The four aggregates Google Benchmark writes, computed as it computes them
+// (benchmark's ComputeStats): each statistic over the repetitions in the
+// statistics, for real time and CPU time per iteration and for every
+// counter; iterations is the number of those repetitions. The median's
+// ns_per_item is the median the summary reports, with its interval.
 std::vector<Run> aggregate_runs(const std::vector<Run>& clean, const Stats& st, const Run& base) {
   using Statistic = double (*)(const std::vector<double>&);
   struct Aggregate {
@@ -676,8 +676,7 @@ nlohmann::json Runner::document() const {
     disturbed += c.disturbed;
     reps += c.samples.size();
     for (const Sample& s : c.samples)
-      for (const std::string& why : s.rep.disturbance.reasons)
-        if (why.find("'s speed") != std::string::npos) ++uneven;
+      if (!uneven_cpu_speeds(s.speeds).empty()) ++uneven;
   }
   j["context"]["rcbench"]["measurement"] = {{"rounds", rounds_},
                                             {"repetitions", reps},

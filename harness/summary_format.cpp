@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/compare.h"
+
 namespace rcb {
 
 namespace {
@@ -88,12 +90,9 @@ std::vector<Row> rows_of(const json& results) {
     if (is_median) a.median_entry = b;
     if (text(b, "run_type") == "iteration") {
       ++a.iterations;
-      const json repetition = rc.is_object() ? rc.value("repetition", json()) : json();
-      if (flag(repetition, "disturbed")) ++a.disturbed;
+      if (rc.is_object() && flag(rc.value("repetition", json()), "disturbed")) ++a.disturbed;
       // The medians read the repetitions the run's statistics read, no others.
-      const bool left_out = repetition.is_object() && repetition.contains("in_statistics") &&
-                            repetition["in_statistics"].is_boolean() && !repetition["in_statistics"].get<bool>();
-      if (left_out) continue;
+      if (!in_statistics(b)) continue;
       if (const auto v = number(b, "ns_per_item")) a.ns.push_back(*v);
       if (const auto v = number(b, "cycles_per_item")) a.cyc.push_back(*v);
       if (const auto v = number(b, "items_per_second")) a.ips.push_back(*v);
@@ -258,7 +257,7 @@ void print_summary(std::ostream& os, const nlohmann::json& results, std::string_
   }
   if (!is_summary_format(format))
     throw std::invalid_argument("bad --format '" + std::string(format) + "' (valid: console, json, csv, md)");
-  const std::vector<Row> rows = rows_of(results);
+  const auto rows = rows_of(results);  // this file's Row, not compare.h's
   if (format == "console") print_console(os, rows);
   else if (format == "csv") print_csv(os, rows);
   else print_md(os, rows);

@@ -18,9 +18,7 @@ int count_cell(Size size, int iterations, const TeamFactory& make) {
   cfg.size = size;
   const std::unique_ptr<TeamBase> team = make(cfg);
   const auto check = [&](const IterationResult& r) {
-    if (r.checksum != team->expected_checksum())
-      throw std::runtime_error("checksum mismatch: got " + hex(r.checksum) + ", expected " +
-                               hex(team->expected_checksum()));
+    if (std::string wrong = team->iteration_error(r); !wrong.empty()) throw std::runtime_error(wrong);
   };
   // The first iteration after setup pays for cold allocator pages and
   // first-touch faults; it is not the steady state being compared.
