@@ -18,6 +18,8 @@ Columns:
                (neither knows immortal or deferred objects), so its column repeats atomic's.
                Stack references that cpython_ft leaves uncounted make no call and do not
                appear: that difference is the point of the column.
+  collections  cpython_ft's stop-the-world collections per million items at 1 and 2 threads
+               (counted pass), scheduled by CPython's allocation rule (docs/pyvm.md).
 Standard library only (no matplotlib), so any python3 runs it.
 """
 
@@ -50,6 +52,11 @@ def rc_ops_per_bytecode(results: rcresults.Results, workload: str, strategy: str
     return f"{sum(calls) / bytecodes:.2f}"
 
 
+def per_million(cell, key: str) -> str:
+    v = cell.median(key) if cell else None
+    return "—" if v is None else f"{v * 1e6:.3g}"
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -62,6 +69,7 @@ def main(argv: list[str]) -> int:
     header = ["program", "bytecodes/item"]
     for s in STRATEGIES:
         header += [f"{s} vs gil @1", f"{s} 2T/1T", f"{s} rc ops/bc"]
+    header += ["cpython_ft collections/M items @1, @2"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for w in workloads:
@@ -75,6 +83,7 @@ def main(argv: list[str]) -> int:
             ns1 = one.median("ns_per_item") if one else None
             ns2 = two.median("ns_per_item") if two else None
             row += [ratio(ns1, gil_ns), ratio(ns2, ns1), rc_ops_per_bytecode(results, w, s)]
+        row.append(", ".join(per_million(results.get(w, "cpython_ft", t), "collections") for t in (1, 2)))
         print("| " + " | ".join(row) + " |")
     return 0
 

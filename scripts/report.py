@@ -419,6 +419,13 @@ def times_val(x: float | None) -> Val:
     return Val("–", None) if x is None else Val(times(x), x)
 
 
+def collections_val(cell: rcresults.Cell | None) -> Val:
+    """A collecting strategy's stop-the-world collections per million items, from its counted pass
+    (the counter is per item); – for a strategy that does not collect."""
+    per_item = cell.median("collections") if cell else None
+    return Val("–", None) if per_item is None else Val(f"{per_item * 1e6:.3g}", per_item)
+
+
 def medians_section(res: rcresults.Results, workload_order, strategy_order) -> list:
     many_files = len(res.sources) > 1
     floors = any(probe(src) for src in res.sources)
@@ -562,12 +569,20 @@ def ranking_section(res: rcresults.Results, w_order: list[str], s_order: list[st
         header = ["#", "strategy", "family", "ns/item @1", "95% interval @1", "× plain @1"]
         if most > 1:
             header += [f"ns/item {at}", f"95% interval {at}", f"× ideal {at}", f"speedup {at}"]
+        # The interpreter programs say how often a collecting strategy (deferred, cpython_ft)
+        # stopped the world: CPython's rule schedules collections by allocation.
+        collecting = w.startswith("pyvm_") and any(
+            c.median("collections") is not None for r in ranks for c in (r.one, r.many) if c)
+        if collecting:
+            header += ["collections/M items @1"] + ([f"collections/M items {at}"] if most > 1 else [])
         rows = []
         for i, r in enumerate(ranks, 1):
             row = [Val(str(i), i), r.strategy, rcresults.family(r.strategy),
                    ns_val(r.one), interval_val(r.one), times_val(r.over_plain)]
             if most > 1:
                 row += [ns_val(r.many), interval_val(r.many), times_val(r.over_ideal), times_val(r.speedup)]
+            if collecting:
+                row += [collections_val(r.one)] + ([collections_val(r.many)] if most > 1 else [])
             rows.append(row)
         leads = []
         if (lead := leader_text(ranks, "one", 1)):

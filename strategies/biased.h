@@ -52,6 +52,7 @@
 #include "strategies/chaos.h"
 #include "strategies/cpython_facts.h"
 #include "strategies/deferred_heap.h"
+#include "strategies/gc_trigger.h"
 #include "strategies/object.h"
 #include "strategies/pinned.h"
 #include "strategies/stop_the_world.h"
@@ -64,9 +65,10 @@ struct BiasedTuning : Counted {
   static constexpr std::string_view kName = "biased";
   static constexpr bool kChaos = false;  // random yields in slow paths and at safepoints
   // CPython 3.14t's additions (strategies/cpython_ft.h): immortal and
-  // deferred objects, and a stop-the-world pause that merges every queue.
+  // deferred objects, and collections, scheduled by CPython's allocation
+  // rule, that stop the world and merge every queue.
   static constexpr bool kCPython = false;
-  static constexpr std::uint32_t kPauseEvery = 0;  // safepoints per thread between pauses
+  using GcMemory = ProcessMemory;  // what the collection rule's memory gate reads
 };
 
 template <class Tuning = BiasedTuning>
@@ -81,7 +83,7 @@ struct BasicBiased {
     if constexpr (kCPython)
       return std::array{Counter::owner_ops, Counter::shared_ops, Counter::queued, Counter::merged,
                         Counter::skipped_ops, Counter::immortal_objects, Counter::deferred_objects,
-                        Counter::pauses, Counter::collected};
+                        Counter::collections, Counter::collected};
     else
       return std::array{Counter::owner_ops, Counter::shared_ops, Counter::queued, Counter::merged};
   }();
@@ -151,6 +153,7 @@ struct BasicBiased {
 
     // cpython_ft only.
     World world_;
+    GcState<typename Tuning::GcMemory> gc_;
     DeferredHeap<Obj> deferred_;
     PinnedList<Obj> immortal_;
     std::uint64_t objects_freed_ = 0;
@@ -212,6 +215,7 @@ struct BasicBiased {
       // Only now may a pause go ahead without us: our merges above were
       // refcount work, and a pauser merges queues itself.
       if constexpr (kCPython) {
+        gc_thread_.flush_residue(rt_->gc_);
         rt_->deferred_.remove_stack(&data_stack);
         rt_->world_.detach();
       }
@@ -243,6 +247,16 @@ struct BasicBiased {
       o->rc.local.store(1, std::memory_order_relaxed);
       o->rc.gc_bits = 0;
       o->rc.shared.store(0, std::memory_order_relaxed);
+      if constexpr (kCPython)
+        if (is_gc_kind(o->kind)) gc_thread_.on_alloc(rt_->gc_);
+    }
+
+    // cpython_ft: a GC object's deallocation counts against the
+    // allocations (record_deallocation).
+    void on_free(const Obj* o)
+      requires kCPython
+    {
+      if (is_gc_kind(o->kind)) gc_thread_.on_free(rt_->gc_);
     }
 
     // cpython_ft: CPython's rules, on the creating thread before
@@ -321,8 +335,8 @@ struct BasicBiased {
       if constexpr (kCPython) {
         if (rt_->world_.pause_requested()) [[unlikely]]
           rt_->world_.park();
-        else if (--until_pause_ == 0) [[unlikely]]
-          collect();
+        else if (gc_thread_.scheduled()) [[unlikely]]
+          collect_scheduled();
       }
     }
 
@@ -330,15 +344,36 @@ struct BasicBiased {
     // touch): stop the world; merge every thread's queue on its behalf
     // (merge_queued_objects), so a blocked or busy owner holds nothing
     // back; find the deferred objects no heap reference and no stack slot
-    // holds; start the world and free what died. Returns how many objects
-    // it freed directly (their children come on top).
+    // holds; start the world and free what died. A collection a thread asks
+    // for (gc.collect(); tests, shutdown). Returns how many objects it freed
+    // directly (their children come on top); 0 when another collection was
+    // in progress.
     std::size_t collect(bool attached = true)
       requires kCPython
     {
-      until_pause_ = Tuning::kPauseEvery;
+      return collect_now(false, attached);
+    }
+
+    // A collection the allocation rule scheduled (gc_trigger.h), run at the
+    // scheduling thread's eval-breaker check as _Py_RunGC runs it.
+    [[gnu::noinline, gnu::cold]] void collect_scheduled()
+      requires kCPython
+    {
+      gc_thread_.clear_scheduled();
+      (void)collect_now(true, true);
+    }
+
+    [[nodiscard]] static bool is_immortal(const Obj* o) {
+      return o->rc.local.load(std::memory_order_relaxed) == kImmortalLocal;
+    }
+
+   private:
+    std::size_t collect_now(bool scheduled, bool attached)
+      requires kCPython
+    {
       std::size_t deferred = 0;
-      const bool ran = rt_->world_.stop(
-          [&] {
+      const bool ran = run_collection(
+          rt_->world_, rt_->gc_, scheduled, attached, [&] {
             for (auto& b : rt_->buckets_) {
               std::lock_guard lock(b.mu);
               for (MergeQueue* q : b.queues) {
@@ -351,10 +386,9 @@ struct BasicBiased {
             auto garbage = rt_->deferred_.take_garbage(heap_refs);
             deferred = garbage.size();
             dead_.insert(dead_.end(), garbage.begin(), garbage.end());
-          },
-          attached);
+          });
       if (!ran) return 0;
-      tally<Tuning::kCounting>(counters, Counter::pauses);
+      tally<Tuning::kCounting>(counters, Counter::collections);
       tally<Tuning::kCounting>(counters, Counter::collected, deferred);
       const std::size_t freed = dead_.size();
       for (Obj* o : dead_) reclaim<BasicBiased>(*this, o);
@@ -362,11 +396,6 @@ struct BasicBiased {
       return freed;
     }
 
-    [[nodiscard]] static bool is_immortal(const Obj* o) {
-      return o->rc.local.load(std::memory_order_relaxed) == kImmortalLocal;
-    }
-
-   private:
     // Relaxed: the only value that matters, our own id, was written by us
     // (init_header) or before the object reached us; another thread can
     // only change tid to kUnowned, which is never our id.
@@ -485,7 +514,7 @@ struct BasicBiased {
 
     std::vector<Obj*> merging_;  // reused between merges: no allocation per merge
     std::vector<Obj*> dead_;     // cpython_ft: what a pause found dead
-    std::uint32_t until_pause_ = Tuning::kPauseEvery;
+    GcThreadState gc_thread_;    // cpython_ft: its alloc_count and scheduled collection
     MergeQueue queue_;           // last: its own cache line, written by queuers
   };
 };

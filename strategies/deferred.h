@@ -12,7 +12,10 @@
 // exist, so a deferred object is freed only by a collection: the world
 // stops, every thread's DataStack is scanned, and a deferred object whose
 // count is exactly the bias and that no slot holds is freed. Collections
-// happen when a thread asks (collect()) and at shutdown.
+// happen when CPython's allocation rule schedules one (strategies/gc_trigger.h:
+// net container allocations past 2000, a quarter of the survivors, memory
+// growth), at the scheduling thread's next safepoint; when a thread asks
+// (collect()); and at shutdown.
 // Invariant: a deferred object's count never drops below the bias while
 // it is alive, and a collection frees it only with every thread stopped at
 // a safepoint, blocked or detached, so no uncounted reference can appear
@@ -33,13 +36,19 @@
 #include "strategies/atomic_count.h"
 #include "strategies/cpython_facts.h"
 #include "strategies/deferred_heap.h"
+#include "strategies/gc_trigger.h"
 #include "strategies/object.h"
 #include "strategies/stop_the_world.h"
 #include "strategies/strategy.h"
 
 namespace rcb {
 
-template <class P = Counted>
+// What the tests vary; benchmarks use the defaults.
+struct DeferredTuning : Counted {
+  using GcMemory = ProcessMemory;  // what the collection rule's memory gate reads
+};
+
+template <class P = DeferredTuning>
 struct BasicDeferred {
   static constexpr StrategyInfo info{
       "deferred",
@@ -47,7 +56,7 @@ struct BasicDeferred {
       "a stop-the-world collection frees them; others atomic",
       true};
   static constexpr std::array reported{Counter::atomic_rmw, Counter::deferred_objects,
-                                       Counter::pauses, Counter::collected};
+                                       Counter::collections, Counter::collected};
 
   using Obj = Object<BasicDeferred>;
   static constexpr auto kBias = static_cast<std::uint64_t>(kDeferredBias);
@@ -83,6 +92,7 @@ struct BasicDeferred {
    private:
     friend class Context;
     World world_;
+    GcState<typename P::GcMemory> gc_;
     DeferredHeap<Obj> heap_;
     std::uint64_t objects_freed_ = 0;
   };
@@ -96,6 +106,7 @@ struct BasicDeferred {
       rt_->heap_.add_stack(&data_stack);
     }
     void detach() {
+      gc_thread_.flush_residue(rt_->gc_);
       rt_->heap_.remove_stack(&data_stack);
       rt_->world_.detach();
     }
@@ -104,6 +115,8 @@ struct BasicDeferred {
     void safepoint() {
       if (rt_->world_.pause_requested()) [[unlikely]]
         rt_->world_.park();
+      else if (gc_thread_.scheduled()) [[unlikely]]
+        collect_scheduled();
     }
 
     // The child of fork_cow runs alone: a pause must not wait for threads
@@ -113,7 +126,14 @@ struct BasicDeferred {
       rt_->heap_.after_fork_child();
     }
 
-    void init_header(Obj* o) { o->rc.count.store(1, std::memory_order_relaxed); }
+    void init_header(Obj* o) {
+      o->rc.count.store(1, std::memory_order_relaxed);
+      if (is_gc_kind(o->kind)) gc_thread_.on_alloc(rt_->gc_);
+    }
+    // record_deallocation (gc_trigger.h).
+    void on_free(const Obj* o) {
+      if (is_gc_kind(o->kind)) gc_thread_.on_free(rt_->gc_);
+    }
 
     // Not yet published: a plain add of the bias suffices.
     void declare(Obj* o, CPythonFact fact) {
@@ -132,13 +152,25 @@ struct BasicDeferred {
       if (count_decrement_release_is_last(o->rc.count)) reclaim<BasicDeferred>(*this, o);
     }
 
-    // A collection point: stops the world, frees unreachable deferred
-    // objects. Returns how many it freed (0 when another thread's pause
-    // ran instead).
-    std::size_t collect(bool attached = true) {
+    // A collection a thread asks for (gc.collect(); tests, shutdown):
+    // stops the world, frees unreachable deferred objects. Returns how
+    // many it freed (0 when another collection was in progress).
+    std::size_t collect(bool attached = true) { return collect_now(false, attached); }
+
+    // A collection the allocation rule scheduled, at this thread's
+    // eval-breaker check.
+    [[gnu::noinline, gnu::cold]] void collect_scheduled() {
+      gc_thread_.clear_scheduled();
+      (void)collect_now(true, true);
+    }
+
+   private:
+    std::size_t collect_now(bool scheduled, bool attached) {
       std::vector<Obj*> garbage;
-      if (rt_->world_.stop([&] { garbage = rt_->heap_.take_garbage(heap_refs); }, attached))
-        tally<P::kCounting>(counters, Counter::pauses);
+      if (!run_collection(rt_->world_, rt_->gc_, scheduled, attached,
+                          [&] { garbage = rt_->heap_.take_garbage(heap_refs); }))
+        return 0;
+      tally<P::kCounting>(counters, Counter::collections);
       // Freed with the world running again, as CPython's collector frees
       // after _PyEval_StartTheWorld: nothing can reach these objects.
       for (Obj* o : garbage) {
@@ -149,11 +181,11 @@ struct BasicDeferred {
       return garbage.size();
     }
 
-   private:
     static std::uint64_t heap_refs(const Obj* o) {
       return o->rc.count.load(std::memory_order_relaxed) - kBias;
     }
     Runtime* rt_;
+    GcThreadState gc_thread_;
   };
 };
 

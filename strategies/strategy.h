@@ -77,7 +77,7 @@ enum class Counter : std::uint8_t {
   slot_bytes,          // sharded: slot memory addressable at peak (slots x 8 B x threads)
   immortal_objects,    // immortal, cpython_ft: objects declared immortal (PEP 683)
   deferred_objects,    // deferred, cpython_ft: objects declared deferred (most at once)
-  pauses,              // deferred, cpython_ft: stop-the-world pauses (collections)
+  collections,         // deferred, cpython_ft: stop-the-world collections
   collected,           // deferred, cpython_ft: deferred objects freed by a collection
   kCount
 };
@@ -123,7 +123,8 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
          "per-thread slot memory addressable at peak: 8 bytes per slot index per thread"},
         {"immortal_objects", Aggregate::max, "objects the workload declared immortal (PEP 683)"},
         {"deferred_objects", Aggregate::max, "most objects declared deferred at once (CPython 3.14 deferred counting)"},
-        {"pauses", Aggregate::sum, "stop-the-world pauses: a collection, with biased queues merged where there are any"},
+        {"collections", Aggregate::sum,
+         "stop-the-world collections, scheduled by CPython's allocation rule or asked for; biased queues merged where there are any"},
         {"collected", Aggregate::sum, "deferred objects freed by a collection that scanned every thread's stack"},
     }};
 

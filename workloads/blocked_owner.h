@@ -16,10 +16,10 @@
 // the list's reference locally) and queues the tuple to its owner, which
 // merges and frees only at its next safepoint, after done.wait() returns:
 // until then the n tuples, their 2n elements and the list, 3n + 1 objects,
-// stay allocated though nothing can reach them. `cpython_ft` merges every
-// queue at its stop-the-world pauses, which the dropper's own safepoints
-// trigger, so it holds what was dropped since the last pause, plus the
-// elements of the tuples that pause freed (queued to their owner in turn).
+// stay allocated though nothing can reach them. `cpython_ft` holds them
+// too: it merges every queue at a collection, but collections come from
+// allocations (strategies/gc_trigger.h), and the dropper allocates nothing,
+// as in CPython 3.14t.
 // `buffered` and `refcache` free late too (an epoch or two behind);
 // `plain`, `gil` and `atomic` free each tuple inside the `del t` that kills
 // it.
