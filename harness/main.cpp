@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include <regex>
 #include <string_view>
 
+#include "harness/ab.h"
 #include "harness/allocator_policy.h"
 #include "harness/build_info.h"
 #include "harness/commands.h"
@@ -155,8 +157,190 @@ int cmd_list_impl(bool suites_only) {
 
 int rcb::cmd_list(bool suites_only) { return cmd_list_impl(suites_only); }
 
-// The subcommands a user may name (the hidden _instructions is accepted too).
-constexpr std::string_view kSubcommands = "list, env, probe, run, compare";
+// The subcommands a user may name (the hidden _instructions and _serve are accepted too).
+constexpr std::string_view kSubcommands = "list, env, probe, run, compare, ab";
+
+namespace {
+
+// The text of run's options as given, checked into RunOptions after parsing
+// (CLI11 would accept "-3" for an unsigned, "nan" for a double).
+struct RunArgs {
+  rcb::RunOptions opt;
+  std::string strategies, workloads, threads, size = "quick", scaling = "weak";
+  std::string min_time, precision, max_time, wait_quiet, drift_threshold, cv_threshold, seed, metric = "time";
+};
+
+bool given(const CLI::App* sub, const char* name) {
+  const CLI::Option* o = sub->get_option_no_throw(name);
+  return o != nullptr && o->count() > 0;
+}
+
+// Which cells, at which size and placement: `run`, `ab` and `_serve` share these.
+constexpr std::array<const char*, 9> kSelectionOptions = {"--suite",  "--strategy",  "--workload",
+                                                          "--threads", "--size",     "--scaling",
+                                                          "--filter", "--placement", "--min-time"};
+
+void add_selection_options(CLI::App* sub, RunArgs& a) {
+  sub->add_option("--suite", a.opt.suite,
+                  "a named set of cells (see `rcbench list --suites`): headline (the default), seeds, cpython, "
+                  "scalable, library, pyvm or all; --strategy, --workload and --filter narrow it");
+  sub->add_option("-s,--strategy", a.strategies,
+                  "comma-separated strategies (see `rcbench list`); without --suite, exactly these (with every "
+                  "workload unless --workload says otherwise)");
+  sub->add_option("-w,--workload", a.workloads,
+                  "comma-separated workloads; without --suite, exactly these (with every strategy unless "
+                  "--strategy says otherwise)");
+  sub->add_option("-t,--threads", a.threads, "comma-separated thread counts (default: 1 and every allowed CPU)");
+  sub->add_option("--size", a.size, "quick (the whole matrix in about a minute on 2 cores) or full")
+      ->capture_default_str();
+  sub->add_option("--scaling", a.scaling,
+                  "weak: each of N threads does the full per-thread work (CPython's ftscalingbench; speedup = "
+                  "T1*N/TN). strong: a fixed total of U units of work, U = lcm of the thread counts, divided "
+                  "among the threads (speedup = T1/TN; ns_per_item is wall time per item of the total)")
+      ->capture_default_str();
+  sub->add_option("--min-time", a.min_time, "seconds per repetition, > 0 (default: 0.05 quick, 0.5 full)");
+  sub->add_option("--filter", a.opt.filter,
+                  "run only benchmarks whose <workload>/<strategy>/threads:<n> matches this ECMAScript regex");
+  sub->add_option("--placement", a.opt.placement, "compact, scatter, or a CPU list such as 0,2,4-7")
+      ->capture_default_str();
+  sub->add_flag("--oversubscribe", a.opt.oversubscribe, "allow more threads than CPUs (labelled in the results)");
+}
+
+void add_measurement_options(CLI::App* run, RunArgs& a) {
+  rcb::RunOptions& opt = a.opt;
+  run->add_option("-r,--repetitions", opt.repetitions,
+                  "the fewest repetitions per benchmark; more run until --precision is reached")
+      ->capture_default_str();
+  run->add_option("--precision", a.precision,
+                  "wanted 95% confidence half-width of each median, in percent above 0 and below 100 (default: 2)");
+  run->add_option("--max-time", a.max_time,
+                  "seconds for the whole run, > 0 (default: what the selection needs, estimated before it starts; "
+                  "a --max-time below that estimate is refused, naming the time needed and the suites that fit)");
+  run->add_flag("--list", opt.list_only, "print the benchmarks that would run, run nothing");
+  run->add_option("--format", opt.format, "summary printed at the end: console, json, csv or md")
+      ->capture_default_str();
+  run->add_option("--wait-quiet", a.wait_quiet,
+                  "wait up to this many seconds for the load average to fall to CPUs - 1 before starting "
+                  "(default: 0, do not wait)");
+  run->add_option("-o,--out", opt.out, "results file (Google Benchmark JSON + rcbench context)")->capture_default_str();
+  run->add_flag("!--no-interleave", opt.interleave, "run each benchmark's repetitions back to back");
+  run->add_option("--seed", a.seed,
+                  "seed of the rounds' random order (default: a fresh one; the results file records it as "
+                  "context.rcbench.measurement.round_order_seed, so --seed replays that order)");
+  run->add_flag("!--no-freq-control", opt.freq_control, "do not touch cpufreq governor/turbo even where allowed");
+  run->add_flag("--time-counted", opt.time_counted,
+                "diagnostic: time the instantiation that counts (strategy counters on the incref/decref path) "
+                "instead of the one without, to show what instrumentation would cost (needs a build configured with "
+                "-DRCBENCH_TIME_COUNTED=ON)");
+  run->add_option("--drift-threshold", a.drift_threshold,
+                  "frequency change before vs after that flags a benchmark, >= 0 (default: 0.05)");
+  run->add_option("--cv-threshold", a.cv_threshold,
+                  "coefficient of variation that flags a benchmark unstable, >= 0 (default: 0.05)");
+  run->add_option("--metric", a.metric,
+                  "time: wall time through Google Benchmark (every thread count; noisy on shared machines). "
+                  "instructions: instructions of the timed region counted under valgrind's callgrind, "
+                  "single-threaded cells only, exact and repeatable (1 repetition default; strategies with "
+                  "helper threads skipped); results in the same JSON, real_time = instructions per iteration, "
+                  "counter instructions_per_item (see docs/regressions.md)")
+      ->capture_default_str();
+  run->add_option("--iterations", opt.iterations,
+                  "instructions only: counted iterations per cell after 1 warm-up (default: 3 quick, 1 full)");
+  run->add_option("--valgrind", opt.valgrind, "instructions only: the valgrind to run")->capture_default_str();
+  run->add_option("--jobs", opt.jobs,
+                  "instructions only: cells counted at once, each in its own valgrind (counts do not depend on "
+                  "it; CI passes the CPU count)")
+      ->capture_default_str();
+}
+
+rcb::Size parse_size(const std::string& size) {
+  if (size != "quick" && size != "full") throw rcb::UsageError("bad --size '" + size + "' (valid: quick, full)");
+  return size == "quick" ? rcb::Size::quick : rcb::Size::full;
+}
+
+// The selection options into a.opt, each checked.
+void check_selection(const CLI::App* sub, RunArgs& a) {
+  rcb::RunOptions& opt = a.opt;
+  opt.size = parse_size(a.size);
+  const std::optional<rcb::Scaling> chosen_scaling = rcb::parse_scaling(a.scaling);
+  if (!chosen_scaling) throw rcb::UsageError("bad --scaling '" + a.scaling + "' (valid: weak, strong)");
+  opt.scaling = *chosen_scaling;
+  // Given but empty is a mistake (an unset shell variable), not "all".
+  if (given(sub, "--strategy")) opt.strategies = split_list(a.strategies, "--strategy");
+  if (given(sub, "--workload")) opt.workloads = split_list(a.workloads, "--workload");
+  if (given(sub, "--threads")) opt.threads = parse_threads(a.threads);
+  if (given(sub, "--min-time")) opt.min_time = parse_seconds(a.min_time, "--min-time", false, "0.05");
+  if (given(sub, "--filter")) check_filter(opt.filter);
+  (void)rcb::parse_placement(opt.placement);  // a bad list fails here, before anything starts
+}
+
+// `rcbench run`'s options, checked; dispatches to the metric's command.
+int run_command(const CLI::App* run, RunArgs& a) {
+  rcb::RunOptions& opt = a.opt;
+  check_selection(run, a);
+  if (given(run, "--max-time")) opt.max_time = parse_seconds(a.max_time, "--max-time", false, "60");
+  if (given(run, "--wait-quiet")) opt.wait_quiet = parse_seconds(a.wait_quiet, "--wait-quiet", true, "60");
+  if (given(run, "--precision")) opt.precision = parse_precision(a.precision);
+  if (given(run, "--seed")) opt.seed = parse_seed(a.seed);
+  if (given(run, "--drift-threshold")) opt.drift_threshold = parse_fraction(a.drift_threshold, "--drift-threshold");
+  if (given(run, "--cv-threshold")) opt.cv_threshold = parse_fraction(a.cv_threshold, "--cv-threshold");
+  if (opt.repetitions < 1)
+    throw rcb::UsageError("bad --repetitions '" + std::to_string(opt.repetitions) + "': must be 1 or more");
+  opt.max_repetitions = std::max(opt.max_repetitions, opt.repetitions);
+  if (!rcb::is_summary_format(opt.format))
+    throw rcb::UsageError("bad --format '" + opt.format + "' (valid: console, json, csv, md)");
+  if (opt.jobs < 1) throw rcb::UsageError("bad --jobs '" + std::to_string(opt.jobs) + "': must be 1 or more");
+  if (a.metric == "instructions") {
+    if (opt.scaling == rcb::Scaling::strong)
+      throw rcb::UsageError("--scaling strong needs --metric time: instruction counts are taken at 1 thread, "
+                            "where there is no work to divide");
+    opt.metric = rcb::Metric::instructions;
+    // Counts repeat exactly: one repetition says it all unless asked.
+    if (!given(run, "--repetitions")) opt.repetitions = 1;
+    return rcb::cmd_run_instructions(opt);
+  }
+  if (a.metric != "time") throw rcb::UsageError("bad --metric '" + a.metric + "' (valid: time, instructions)");
+  if (opt.time_counted && !rcb::kTimeCountedBuild)
+    throw rcb::UsageError("--time-counted needs a build configured with -DRCBENCH_TIME_COUNTED=ON "
+                          "(it compiles a second timed instantiation of every cell)");
+  return rcb::cmd_run(opt);
+}
+
+struct AbArgs {
+  rcb::AbOptions opt;
+  RunArgs selection;
+  std::string threshold, seed;
+};
+
+void add_ab_options(CLI::App* ab, AbArgs& a) {
+  ab->add_option("BASE", a.opt.base, "the baseline: an rcbench binary, or a build directory holding one")->required();
+  ab->add_option("HEAD", a.opt.head, "the build to judge, likewise")->required();
+  add_selection_options(ab, a.selection);
+  ab->add_option("--rounds", a.opt.rounds,
+                 "rounds of BASE HEAD HEAD BASE per cell, 6 or more (default: enough for the Holm adjustment over "
+                 "the cells, at least 12)");
+  ab->add_option("--threshold", a.threshold,
+                 "smallest change in percent that counts, such as 5 or 5% (default: 5, as compare's for wall time)");
+  ab->add_option("--alpha", a.opt.alpha, "family-wise significance level over the cells (Holm)")->capture_default_str();
+  ab->add_option("--format", a.opt.format, "console, md (a Markdown table) or json")->capture_default_str();
+  ab->add_option("-o,--out", a.opt.out, "also write the rounds and verdicts as JSON to this file");
+  ab->add_option("--seed", a.seed, "seed of the rounds' cell order (default: a fresh one)");
+}
+
+int ab_command(const CLI::App* ab, AbArgs& a) {
+  check_selection(ab, a.selection);  // bad input fails here, before either side starts
+  for (const char* name : kSelectionOptions)
+    if (given(ab, name)) {
+      a.opt.forwarded.emplace_back(name);
+      a.opt.forwarded.push_back(ab->get_option(name)->results().back());
+    }
+  if (a.selection.opt.oversubscribe) a.opt.forwarded.emplace_back("--oversubscribe");
+  a.opt.selection = a.selection.opt;
+  if (given(ab, "--threshold")) a.opt.threshold = parse_percent(a.threshold, "--threshold");
+  if (given(ab, "--seed")) a.opt.seed = parse_seed(a.seed);
+  return rcb::cmd_ab(a.opt);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   rcb::apply_allocator_policy();  // before any benchmark allocates; recorded in every results file
@@ -168,7 +352,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::string first = argv[1];
     if (first != "list" && first != "env" && first != "probe" && first != "run" && first != "compare" &&
-        first != "_instructions") {
+        first != "ab" && first != "_instructions" && first != "_serve") {
       std::cerr << "rcbench: unknown subcommand '" << first << "' (valid: " << kSubcommands << ")\n";
       return rcb::kExitUsage;
     }
@@ -191,84 +375,25 @@ int main(int argc, char** argv) {
   probe->add_flag("--json", probe_json, "print JSON for scripts");
 
   auto* run = app.add_subcommand("run", "run the strategy x workload x threads matrix and write JSON");
-  rcb::RunOptions opt;
-  std::string strategies, workloads, threads, size = "quick";
-  run->add_option("--suite", opt.suite,
-                  "a named set of cells (see `rcbench list --suites`): headline (the default), seeds, cpython, "
-                  "scalable, library, pyvm or all; --strategy, --workload and --filter narrow it");
-  run->add_option("-s,--strategy", strategies,
-                  "comma-separated strategies (see `rcbench list`); without --suite, exactly these (with every "
-                  "workload unless --workload says otherwise)");
-  run->add_option("-w,--workload", workloads,
-                  "comma-separated workloads; without --suite, exactly these (with every strategy unless "
-                  "--strategy says otherwise)");
-  run->add_option("-t,--threads", threads, "comma-separated thread counts (default: 1 and every allowed CPU)");
-  run->add_option("--size", size, "quick (the whole matrix in about a minute on 2 cores) or full")->capture_default_str();
-  std::string scaling = "weak";
-  run->add_option("--scaling", scaling,
-                  "weak: each of N threads does the full per-thread work (CPython's ftscalingbench; speedup = "
-                  "T1*N/TN). strong: a fixed total of U units of work, U = lcm of the thread counts, divided "
-                  "among the threads (speedup = T1/TN; ns_per_item is wall time per item of the total)")
-      ->capture_default_str();
-  run->add_option("-r,--repetitions", opt.repetitions,
-                  "the fewest repetitions per benchmark; more run until --precision is reached")
-      ->capture_default_str();
-  std::string min_time, precision, max_time, wait_quiet, drift_threshold, cv_threshold, seed;
-  run->add_option("--min-time", min_time, "seconds per repetition, > 0 (default: 0.05 quick, 0.5 full)");
-  run->add_option("--precision", precision,
-                  "wanted 95% confidence half-width of each median, in percent above 0 and below 100 (default: 2)");
-  run->add_option("--max-time", max_time,
-                  "seconds for the whole run, > 0 (default: what the selection needs, estimated before it starts; "
-                  "a --max-time below that estimate is refused, naming the time needed and the suites that fit)");
-  run->add_option("--filter", opt.filter,
-                  "run only benchmarks whose <workload>/<strategy>/threads:<n> matches this ECMAScript regex");
-  run->add_flag("--list", opt.list_only, "print the benchmarks that would run, run nothing");
-  run->add_option("--format", opt.format, "summary printed at the end: console, json, csv or md")
-      ->capture_default_str();
-  run->add_option("--wait-quiet", wait_quiet,
-                  "wait up to this many seconds for the load average to fall to CPUs - 1 before starting "
-                  "(default: 0, do not wait)");
-  run->add_option("-o,--out", opt.out, "results file (Google Benchmark JSON + rcbench context)")->capture_default_str();
-  run->add_option("--placement", opt.placement, "compact, scatter, or a CPU list such as 0,2,4-7")->capture_default_str();
-  run->add_flag("--oversubscribe", opt.oversubscribe, "allow more threads than CPUs (labelled in the results)");
-  run->add_flag("!--no-interleave", opt.interleave, "run each benchmark's repetitions back to back");
-  run->add_option("--seed", seed,
-                  "seed of the rounds' random order (default: a fresh one; the results file records it as "
-                  "context.rcbench.measurement.round_order_seed, so --seed replays that order)");
-  run->add_flag("!--no-freq-control", opt.freq_control, "do not touch cpufreq governor/turbo even where allowed");
-  run->add_flag("--time-counted", opt.time_counted,
-                "diagnostic: time the instantiation that counts (strategy counters on the incref/decref path) "
-                "instead of the one without, to show what instrumentation would cost (needs a build configured with "
-                "-DRCBENCH_TIME_COUNTED=ON)");
-  run->add_option("--drift-threshold", drift_threshold,
-                  "frequency change before vs after that flags a benchmark, >= 0 (default: 0.05)");
-  run->add_option("--cv-threshold", cv_threshold,
-                  "coefficient of variation that flags a benchmark unstable, >= 0 (default: 0.05)");
-  std::string metric = "time";
-  run->add_option("--metric", metric,
-                  "time: wall time through Google Benchmark (every thread count; noisy on shared machines). "
-                  "instructions: instructions of the timed region counted under valgrind's callgrind, "
-                  "single-threaded cells only, exact and repeatable (1 repetition default; strategies with "
-                  "helper threads skipped); results in the same JSON, real_time = instructions per iteration, "
-                  "counter instructions_per_item (see docs/regressions.md)")
-      ->capture_default_str();
-  run->add_option("--iterations", opt.iterations,
-                  "instructions only: counted iterations per cell after 1 warm-up (default: 3 quick, 1 full)");
-  run->add_option("--valgrind", opt.valgrind, "instructions only: the valgrind to run")->capture_default_str();
-  run->add_option("--jobs", opt.jobs,
-                  "instructions only: cells counted at once, each in its own valgrind (counts do not depend on "
-                  "it; CI passes the CPU count)")
-      ->capture_default_str();
+  RunArgs run_args;
+  add_selection_options(run, run_args);
+  add_measurement_options(run, run_args);
 
   // Hidden: what `run --metric instructions` runs under valgrind, per cell.
   auto* count = app.add_subcommand("_instructions", "");
   count->group("");
-  std::string count_strategy, count_workload;
+  std::string count_strategy, count_workload, count_size = "quick";
   int count_iterations = 1;
   count->add_option("--strategy", count_strategy)->required();
   count->add_option("--workload", count_workload)->required();
   count->add_option("--iterations", count_iterations)->required();
-  count->add_option("--size", size);
+  count->add_option("--size", count_size);
+
+  // Hidden: one side of `rcbench ab` (harness/ab.cpp).
+  auto* serve = app.add_subcommand("_serve", "");
+  serve->group("");
+  RunArgs serve_args;
+  add_selection_options(serve, serve_args);
 
   auto* cmp = app.add_subcommand(
       "compare",
@@ -286,6 +411,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool cmp_json = false;
   cmp->add_flag("--json", cmp_json, "the same as --format json");
+
+  auto* ab = app.add_subcommand(
+      "ab",
+      "paired A/B of two rcbench builds on the same cells, repetitions interleaved BASE HEAD HEAD BASE round by "
+      "round; exit 1 on a regression (see docs/regressions.md)");
+  AbArgs ab_args;
+  add_ab_options(ab, ab_args);
 
   try {
     app.parse(argc, argv);
@@ -317,46 +449,14 @@ int main(int argc, char** argv) {
       if (cmp_json) cmp_opt.format = "json";
       return rcb::cmd_compare(cmp_base, cmp_new, cmp_opt);
     }
-    if (size != "quick" && size != "full") throw rcb::UsageError("bad --size '" + size + "' (valid: quick, full)");
-    opt.size = size == "quick" ? rcb::Size::quick : rcb::Size::full;
-    const std::optional<rcb::Scaling> chosen_scaling = rcb::parse_scaling(scaling);
-    if (!chosen_scaling) throw rcb::UsageError("bad --scaling '" + scaling + "' (valid: weak, strong)");
-    opt.scaling = *chosen_scaling;
     if (app.got_subcommand("_instructions"))
-      return rcb::cmd_count_instructions(count_strategy, count_workload, opt.size, count_iterations);
-    // Given but empty is a mistake (an unset shell variable), not "all".
-    if (run->count("--strategy") > 0) opt.strategies = split_list(strategies, "--strategy");
-    if (run->count("--workload") > 0) opt.workloads = split_list(workloads, "--workload");
-    if (run->count("--threads") > 0) opt.threads = parse_threads(threads);
-    if (run->count("--min-time") > 0) opt.min_time = parse_seconds(min_time, "--min-time", false, "0.05");
-    if (run->count("--max-time") > 0) opt.max_time = parse_seconds(max_time, "--max-time", false, "60");
-    if (run->count("--wait-quiet") > 0) opt.wait_quiet = parse_seconds(wait_quiet, "--wait-quiet", true, "60");
-    if (run->count("--precision") > 0) opt.precision = parse_precision(precision);
-    if (run->count("--seed") > 0) opt.seed = parse_seed(seed);
-    if (run->count("--drift-threshold") > 0) opt.drift_threshold = parse_fraction(drift_threshold, "--drift-threshold");
-    if (run->count("--cv-threshold") > 0) opt.cv_threshold = parse_fraction(cv_threshold, "--cv-threshold");
-    if (opt.repetitions < 1)
-      throw rcb::UsageError("bad --repetitions '" + std::to_string(opt.repetitions) + "': must be 1 or more");
-    opt.max_repetitions = std::max(opt.max_repetitions, opt.repetitions);
-    if (run->count("--filter") > 0) check_filter(opt.filter);
-    if (!rcb::is_summary_format(opt.format))
-      throw rcb::UsageError("bad --format '" + opt.format + "' (valid: console, json, csv, md)");
-    (void)rcb::parse_placement(opt.placement);  // a bad list fails here, before anything starts
-    if (opt.jobs < 1) throw rcb::UsageError("bad --jobs '" + std::to_string(opt.jobs) + "': must be 1 or more");
-    if (metric == "instructions") {
-      if (opt.scaling == rcb::Scaling::strong)
-        throw rcb::UsageError("--scaling strong needs --metric time: instruction counts are taken at 1 thread, "
-                              "where there is no work to divide");
-      opt.metric = rcb::Metric::instructions;
-      // Counts repeat exactly: one repetition says it all unless asked.
-      if (run->count("--repetitions") == 0) opt.repetitions = 1;
-      return rcb::cmd_run_instructions(opt);
+      return rcb::cmd_count_instructions(count_strategy, count_workload, parse_size(count_size), count_iterations);
+    if (app.got_subcommand("ab")) return ab_command(ab, ab_args);
+    if (app.got_subcommand("_serve")) {
+      check_selection(serve, serve_args);
+      return rcb::cmd_serve(serve_args.opt);
     }
-    if (metric != "time") throw rcb::UsageError("bad --metric '" + metric + "' (valid: time, instructions)");
-    if (opt.time_counted && !rcb::kTimeCountedBuild)
-      throw rcb::UsageError("--time-counted needs a build configured with -DRCBENCH_TIME_COUNTED=ON "
-                            "(it compiles a second timed instantiation of every cell)");
-    return rcb::cmd_run(opt);
+    return run_command(run, run_args);
   } catch (const rcb::UsageError& e) {
     std::cerr << "rcbench: " << e.what() << "\n";
     return rcb::kExitUsage;

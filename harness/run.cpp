@@ -44,6 +44,7 @@
 #include "harness/kernels.h"
 #include "harness/cells.h"
 #include "harness/results_file.h"
+#include "harness/run_plan.h"
 #include "harness/selection.h"
 #include "harness/summary_format.h"
 
@@ -119,16 +120,6 @@ Stats stats_of(const std::vector<double>& v) {
   s.cv = s.mean_ns > 0 ? s.stddev_ns / s.mean_ns : 0;
   s.ci = median_ci95(v);
   return s;
-}
-
-// Timed iterations per repetition: --min-time over the counted pass's
-// median iteration, rounded to the nearest power of two (in ratio), so two
-// runs whose estimates differ by a few percent time the same number of
-// iterations; a repetition then lasts 0.7-1.4 times --min-time.
-std::uint64_t iterations_per_repetition(double min_time, double seconds_per_iteration) {
-  const double wanted = min_time / std::max(seconds_per_iteration, 1e-7);
-  if (wanted <= 1) return 1;
-  return std::uint64_t{1} << static_cast<int>(std::min(std::round(std::log2(wanted)), 40.0));
 }
 
 std::string fmt_ns(double ns) {
@@ -1047,6 +1038,22 @@ static int finish_run(std::ostream& msg, Runner& runner, const RunOptions& opt, 
   }
   msg << "wrote " << out.describe() << " (" << written << " benchmarks, " << runner.rounds() << " rounds)\n";
   return runner.failures().empty() ? kExitOk : kExitFailed;
+}
+
+CellPlan plan_cells(const RunOptions& opt_in, const Topology& topo) {
+  CellPlan plan;
+  plan.opt = checked_options(opt_in);
+  plan.placement = parse_placement(plan.opt.placement);
+  const Selection sel = select_cells(plan.opt, kDefaultSuite, strategy_names(), workload_names());
+  const std::size_t places =
+      plan.placement.kind == Placement::Kind::list ? plan.placement.cpus.size() : topo.pu_count();
+  choose_threads(plan.opt, topo, plan.placement, places);
+  plan.share = work_share(plan.opt);
+  static const std::vector<CellKernels> kernels = all_kernels();
+  Expansion e = expand_cells(sel, plan.opt, plan.share, kernels, topo, plan.placement, places);
+  for (CellRun& c : e.cells) plan.cells.push_back({std::move(c.cell), c.kernels});
+  plan.notes = std::move(e.notes);
+  return plan;
 }
 
 int cmd_run(const RunOptions& opt_in) {

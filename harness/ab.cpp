@@ -1,0 +1,598 @@
+// `rcbench ab BASE HEAD`: two rcbench builds on the same cells, their
+// repetitions interleaved round by round, judged on the paired per-round
+// ratio (harness/ab_stats.h says why and how).
+//
+// Each side runs as a child process, `BINARY _serve <selection>`, that
+// expands the selection exactly as `rcbench run` does and then runs, on
+// request, one cell's counted pass or one timed repetition of it. The
+// driver keeps both children alive for the whole session, so a round costs
+// four repetitions and no process start-up. In round r every cell runs
+// A B B A (odd r) or B A A B (even r), cells in a fresh random order each
+// round: a drift that is linear over the block falls on both sides alike,
+// and the alternation keeps "who runs first" from favouring one side. Both
+// sides time the same number of iterations, sized from BASE's counted pass.
+// A block with a disturbed repetition (engine/disturbance.h) is run again,
+// at most kBlockRetries times; after that it counts, and the cell says so.
+//
+// The serving protocol, one line each way (JSON replies):
+//   child:  {"rcbench_serve":1,"version":...,"cells":[...],"notes":[...]}
+//   driver: count <cell>            child: {"iterations":N,"helper_threads":b} | {"error":...}
+//   driver: rep <cell> <iterations> child: {"ns_per_item":x,"disturbed":b,"why":...} | {"error":...}
+// The child ends when its standard input closes. It ignores SIGINT, so a
+// Ctrl-C reaches the driver, which lets the repetition in flight finish,
+// judges the rounds done and exits 130.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/ab.h"
+#include "harness/ab_stats.h"
+#include "harness/build_info.h"
+#include "harness/commands.h"
+#include "harness/engine/topology.h"
+#include "harness/results_file.h"
+#include "harness/run_plan.h"
+
+namespace rcb {
+
+namespace {
+
+// ---- the serving child ----------------------------------------------------
+
+struct ServedCell {
+  const PlannedCell* planned = nullptr;
+  CountedPass counted;
+  std::uint64_t iterations = 0;  // this side's own sizing, from its counted pass
+};
+
+std::function<int(std::uint32_t)> binder(const Topology& topo, std::vector<int> cpus) {
+  return [&topo, cpus = std::move(cpus)](std::uint32_t tid) -> int {
+    std::string why;
+    return topo.bind_current_thread(cpus[tid], &why) ? cpus[tid] : -1;
+  };
+}
+
+nlohmann::json serve_count(ServedCell& c, const CellPlan& plan, const Topology& topo) {
+  if (c.iterations == 0) {
+    const Cell& cell = c.planned->cell;
+    c.counted = c.planned->kernels->counted(cell.threads, plan.opt.size, plan.opt.min_time, binder(topo, cell.cpus),
+                                            plan.share);
+    if (!c.counted.error.empty()) return {{"error", c.counted.error}};
+    c.iterations = iterations_per_repetition(plan.opt.min_time, c.counted.seconds_per_iteration);
+  }
+  return {{"iterations", c.iterations}, {"helper_threads", c.counted.helper_threads}};
+}
+
+nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, const CellPlan& plan, const Topology& topo) {
+  if (const nlohmann::json counted = serve_count(c, plan, topo); counted.contains("error")) return counted;
+  const Cell& cell = c.planned->cell;
+  RepetitionPlan rp;
+  rp.threads = cell.threads;
+  rp.size = plan.opt.size;
+  rp.share = plan.share;
+  rp.iterations = iterations;
+  rp.warmup = iterations > 1;
+  rp.bind = binder(topo, cell.cpus);
+  rp.cpus = cell.cpus;
+  rp.own_helper_threads = c.counted.helper_threads;
+  const Repetition rep = c.planned->kernels->repetition(rp);
+  if (!rep.error.empty()) return {{"error", rep.error}};
+  std::string why;
+  for (const auto& r : rep.disturbance.reasons) why += (why.empty() ? "" : "; ") + r;
+  return {{"ns_per_item", rep.ns_per_item()}, {"disturbed", rep.disturbance.disturbed}, {"why", why}};
+}
+
+// ---- the driver's children ------------------------------------------------
+
+class AbError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One side: a `_serve` child with a pipe each way.
+class ServeChild {
+ public:
+  ServeChild(std::string label, const std::string& binary, const std::vector<std::string>& args)
+      : label_(std::move(label)) {
+    int to_child[2], from_child[2];
+    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0)
+      throw AbError(std::string("pipe: ") + std::strerror(errno));
+    std::vector<std::string> argv_s{binary, "_serve"};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ < 0) throw AbError(std::string("fork: ") + std::strerror(errno));
+    if (pid_ == 0) {
+      ::dup2(to_child[0], STDIN_FILENO);
+      ::dup2(from_child[1], STDOUT_FILENO);
+      ::execv(binary.c_str(), argv.data());
+      std::fprintf(stderr, "rcbench ab: cannot run %s: %s\n", binary.c_str(), std::strerror(errno));
+      ::_exit(127);
+    }
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    to_ = to_child[1];
+    from_ = from_child[0];
+    try {
+      hello_ = read_reply();
+    } catch (const AbError&) {
+      // A child that refused the selection has said why on stderr.
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      pid_ = -1;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == kExitUsage)
+        throw UsageError(label_ + "'s rcbench (" + binary + ") refused the selection (its message is above)");
+      throw;
+    }
+    if (!hello_.contains("rcbench_serve"))
+      throw AbError(label_ + " (" + binary + ") did not answer as an rcbench that can serve `ab`: " + hello_.dump());
+  }
+  ServeChild(const ServeChild&) = delete;
+  ServeChild& operator=(const ServeChild&) = delete;
+  ~ServeChild() {
+    if (to_ >= 0) ::close(to_);
+    if (from_ >= 0) ::close(from_);
+    if (pid_ > 0) {
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  [[nodiscard]] const nlohmann::json& hello() const { return hello_; }
+  [[nodiscard]] const std::string& label() const { return label_; }
+
+  nlohmann::json request(const std::string& line) {
+    const std::string out = line + "\n";
+    std::size_t sent = 0;
+    while (sent < out.size()) {
+      const ssize_t n = ::write(to_, out.data() + sent, out.size() - sent);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw AbError(label_ + "'s rcbench ended unexpectedly (see its messages above)");
+      sent += static_cast<std::size_t>(n);
+    }
+    return read_reply();
+  }
+
+ private:
+  // One line; a signal does not cut it short (the child finishes what it
+  // was doing and answers).
+  nlohmann::json read_reply() {
+    for (;;) {
+      if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
+        const std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        try {
+          return nlohmann::json::parse(line);
+        } catch (const nlohmann::json::exception&) {
+          throw AbError(label_ + "'s rcbench answered something other than the serving protocol: " + line);
+        }
+      }
+      char chunk[4096];
+      const ssize_t n = ::read(from_, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw AbError(label_ + "'s rcbench ended before answering (see its messages above)");
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+  std::string label_;
+  pid_t pid_ = -1;
+  int to_ = -1, from_ = -1;
+  std::string buffer_;
+  nlohmann::json hello_;
+};
+
+// ---- the rounds -----------------------------------------------------------
+
+constexpr int kBlockRetries = 2;
+
+struct AbCell {
+  std::string name;
+  std::uint64_t iterations = 0;
+  std::vector<double> ratios;                  // HEAD/BASE, one per round
+  std::vector<double> base_ns, head_ns;        // each side's mean of its two repetitions, per round
+  std::size_t disturbed_blocks = 0;            // run again
+  std::size_t accepted_disturbed = 0;          // kept past the retries
+  std::string error;
+  PairedSummary summary;
+  double p_holm = 1;
+  AbVerdict verdict = AbVerdict::insufficient;
+};
+
+// The rounds needed so that a cell can reach alpha after Holm's adjustment
+// over `cells` even with a contrary round or two: three more than the
+// fewest whose best outcome (every round one way, p = 2 / 2^n) survives
+// the adjustment's strictest step (p * cells).
+int default_rounds(std::size_t cells, double alpha) {
+  const double fewest = std::ceil(std::log2(2.0 * static_cast<double>(std::max<std::size_t>(cells, 1)) / alpha));
+  return std::max(12, static_cast<int>(fewest) + 3);
+}
+
+std::string resolve_binary(const std::string& given, const char* side) {
+  namespace fs = std::filesystem;
+  fs::path p(given);
+  std::error_code ec;
+  if (fs::is_directory(p, ec)) {
+    for (const fs::path& in : {p / "harness" / "rcbench", p / "build" / "release" / "harness" / "rcbench", p / "rcbench"})
+      if (fs::is_regular_file(in, ec)) return in.string();
+    throw UsageError(std::string(side) + " '" + given +
+                     "' is a directory without an rcbench in it (looked for harness/rcbench, "
+                     "build/release/harness/rcbench and rcbench)");
+  }
+  if (!fs::exists(p, ec)) throw UsageError(std::string(side) + " '" + given + "': no such file");
+  if (::access(given.c_str(), X_OK) != 0) throw UsageError(std::string(side) + " '" + given + "' is not executable");
+  return given;
+}
+
+class AbSession {
+ public:
+  AbSession(const AbOptions& opt, ServeChild& base, ServeChild& head, std::vector<AbCell> cells)
+      : opt_(opt), base_(base), head_(head), cells_(std::move(cells)), tty_(isatty(STDERR_FILENO) != 0) {}
+
+  // Returns false when a signal stopped it.
+  bool run(int rounds) {
+    std::mt19937_64 rng(opt_.seed ? *opt_.seed : std::random_device{}());
+    for (int round = 1; round <= rounds; ++round) {
+      std::vector<AbCell*> order;
+      for (auto& c : cells_)
+        if (c.error.empty()) order.push_back(&c);
+      std::shuffle(order.begin(), order.end(), rng);
+      for (AbCell* c : order) {
+        if (Interrupts::interrupted()) return false;
+        status(round, rounds, *c);
+        block(*c, round % 2 == 1);
+      }
+      rounds_done_ = round;
+    }
+    clear_status();
+    return !Interrupts::interrupted();
+  }
+
+  [[nodiscard]] std::vector<AbCell>& cells() { return cells_; }
+  [[nodiscard]] int rounds_done() const { return rounds_done_; }
+
+ private:
+  // One round of one cell: ABBA (or BAAB), run again while disturbed.
+  void block(AbCell& c, bool base_first) {
+    if (c.iterations == 0 && !size(c)) return;
+    for (int attempt = 0;; ++attempt) {
+      double base_sum = 0, head_sum = 0;
+      bool disturbed = false;
+      for (int i = 0; i < 4; ++i) {
+        const bool base_turn = (i == 0 || i == 3) == base_first;
+        ServeChild& side = base_turn ? base_ : head_;
+        const nlohmann::json r = side.request("rep " + c.name + " " + std::to_string(c.iterations));
+        if (r.contains("error")) {
+          c.error = side.label() + ": " + r["error"].get<std::string>();
+          return;
+        }
+        (base_turn ? base_sum : head_sum) += r["ns_per_item"].get<double>();
+        disturbed = disturbed || r["disturbed"].get<bool>();
+      }
+      if (disturbed && attempt < kBlockRetries) {
+        ++c.disturbed_blocks;
+        if (Interrupts::interrupted()) return;
+        continue;
+      }
+      if (disturbed) ++c.accepted_disturbed;
+      if (base_sum <= 0 || head_sum <= 0) {
+        c.error = "a repetition measured no time";
+        return;
+      }
+      c.ratios.push_back(head_sum / base_sum);
+      c.base_ns.push_back(base_sum / 2);
+      c.head_ns.push_back(head_sum / 2);
+      last_ = c.name + " " + signed_percent(head_sum / base_sum - 1);
+      return;
+    }
+  }
+
+  // Both sides' counted passes (strategy checks, warm caches); BASE's sizing
+  // is used by both, so they time the same work.
+  bool size(AbCell& c) {
+    status(0, 0, c);
+    const nlohmann::json a = base_.request("count " + c.name);
+    const nlohmann::json b = head_.request("count " + c.name);
+    for (const auto* r : {&a, &b})
+      if (r->contains("error")) {
+        c.error = (r == &a ? base_ : head_).label() + ": " + (*r)["error"].get<std::string>();
+        return false;
+      }
+    c.iterations = a["iterations"].get<std::uint64_t>();
+    return true;
+  }
+
+  void status(int round, int rounds, const AbCell& c) {
+    char buf[400];
+    if (round == 0)
+      std::snprintf(buf, sizeof buf, "counted passes: %s", c.name.c_str());
+    else
+      std::snprintf(buf, sizeof buf, "[round %d/%d] %s%s%s", round, rounds, c.name.c_str(),
+                    last_.empty() ? "" : " | last: HEAD/BASE ", last_.c_str());
+    if (tty_) {
+      std::fprintf(stderr, "\r\033[K%s", buf);
+      std::fflush(stderr);
+    } else if (round > last_round_) {  // a log: one line a round
+      last_round_ = round;
+      std::fprintf(stderr, "%s\n", buf);
+    }
+  }
+  void clear_status() const {
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ public:
+  static std::string signed_percent(double change) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * change);
+    return buf;
+  }
+
+ private:
+  const AbOptions& opt_;
+  ServeChild& base_;
+  ServeChild& head_;
+  std::vector<AbCell> cells_;
+  bool tty_;
+  int rounds_done_ = 0;
+  int last_round_ = -1;
+  std::string last_;
+};
+
+// Verdicts over every cell with rounds, Holm-adjusted together.
+void judge(std::vector<AbCell>& cells, const AbOptions& opt) {
+  std::vector<double> p;
+  std::vector<AbCell*> judged;
+  for (auto& c : cells) {
+    c.summary = summarise_pairs(c.ratios);
+    if (!c.error.empty()) {
+      c.verdict = AbVerdict::failed;
+      continue;
+    }
+    if (c.ratios.empty()) continue;
+    judged.push_back(&c);
+    p.push_back(c.summary.test.p);
+  }
+  const std::vector<double> adjusted = holm_adjust(p);
+  const double m = static_cast<double>(judged.size());
+  for (std::size_t i = 0; i < judged.size(); ++i) {
+    AbCell& c = *judged[i];
+    c.p_holm = adjusted[i];
+    const double strictest = std::min(1.0, m * min_signed_rank_p(c.summary.test.n));
+    c.verdict = ab_verdict(c.summary, c.p_holm, strictest, opt.alpha, opt.threshold);
+  }
+}
+
+std::string method_text(const AbOptions& opt, std::size_t cells) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "each round runs every cell BASE HEAD HEAD BASE (odd rounds) or HEAD BASE BASE HEAD (even), the "
+                "round's ratio is HEAD/BASE of the pair sums; Wilcoxon signed-rank test of the rounds' log ratios, "
+                "Holm-adjusted over %zu cells (family-wise alpha %.3g); a verdict needs adjusted p < %.3g and the "
+                "median ratio beyond +-%.3g%%",
+                cells, opt.alpha, opt.alpha, 100 * opt.threshold);
+  return buf;
+}
+
+nlohmann::json side_json(const ServeChild& s, const std::string& path) {
+  return {{"path", path}, {"version", s.hello().value("version", "")}};
+}
+
+nlohmann::json ab_json(const std::vector<AbCell>& cells, const AbOptions& opt, const nlohmann::json& base,
+                       const nlohmann::json& head, int rounds, int rounds_done, bool interrupted) {
+  nlohmann::json out = {{"schema", "rcbench-ab/1"},
+                        {"base", base},
+                        {"head", head},
+                        {"rounds_asked", rounds},
+                        {"rounds_done", rounds_done},
+                        {"interrupted", interrupted},
+                        {"alpha", opt.alpha},
+                        {"threshold", opt.threshold},
+                        {"correction", "holm"},
+                        {"method", method_text(opt, cells.size())},
+                        {"cells", nlohmann::json::array()}};
+  for (const AbCell& c : cells) {
+    nlohmann::json j = {{"name", c.name},
+                        {"rounds", c.ratios.size()},
+                        {"iterations_per_repetition", c.iterations},
+                        {"ratios", c.ratios},
+                        {"base_ns_per_item", c.base_ns},
+                        {"head_ns_per_item", c.head_ns},
+                        {"median_ratio", c.summary.ratio},
+                        {"p", c.summary.test.p},
+                        {"p_holm", c.p_holm},
+                        {"disturbed_blocks_rerun", c.disturbed_blocks},
+                        {"disturbed_blocks_kept", c.accepted_disturbed},
+                        {"verdict", std::string(to_string(c.verdict))}};
+    if (c.summary.ci) j["ratio_ci95"] = {c.summary.ci->low, c.summary.ci->high};
+    if (!c.error.empty()) j["error"] = c.error;
+    out["cells"].push_back(std::move(j));
+  }
+  return out;
+}
+
+void print_table(std::ostream& os, const std::vector<AbCell>& cells, bool markdown) {
+  std::size_t width = 4;
+  for (const auto& c : cells) width = std::max(width, c.name.size());
+  const auto interval = [](const AbCell& c) {
+    return c.summary.ci ? "[" + AbSession::signed_percent(c.summary.ci->low - 1) + ", " +
+                              AbSession::signed_percent(c.summary.ci->high - 1) + "]"
+                        : std::string("n/a");
+  };
+  char line[512];
+  if (markdown) {
+    os << "| cell | rounds | HEAD vs BASE | 95% interval | p (Holm) | verdict |\n|---|---|---|---|---|---|\n";
+  } else {
+    std::snprintf(line, sizeof line, "%-*s %6s %12s %20s %9s  %s\n", static_cast<int>(width), "cell", "rounds",
+                  "HEAD vs BASE", "95% interval", "p (Holm)", "verdict");
+    os << line;
+  }
+  for (const auto& c : cells) {
+    const std::string change = c.ratios.empty() ? "n/a" : AbSession::signed_percent(c.summary.ratio - 1);
+    char p[32];
+    std::snprintf(p, sizeof p, "%.2g", c.p_holm);
+    std::string verdict(to_string(c.verdict));
+    if (!c.error.empty()) verdict += ": " + c.error;
+    if (c.accepted_disturbed > 0) verdict += " (" + std::to_string(c.accepted_disturbed) + " disturbed round(s) kept)";
+    if (markdown)
+      os << "| " << c.name << " | " << c.ratios.size() << " | " << change << " | " << interval(c) << " | " << p
+         << " | " << verdict << " |\n";
+    else {
+      std::snprintf(line, sizeof line, "%-*s %6zu %12s %20s %9s  %s\n", static_cast<int>(width), c.name.c_str(),
+                    c.ratios.size(), change.c_str(), interval(c).c_str(), p, verdict.c_str());
+      os << line;
+    }
+  }
+}
+
+std::map<AbVerdict, std::size_t> tally(const std::vector<AbCell>& cells) {
+  std::map<AbVerdict, std::size_t> n;
+  for (const auto& c : cells) ++n[c.verdict];
+  return n;
+}
+
+// The cells both sides serve; the others are named, not errors (a strategy
+// HEAD adds is not in BASE).
+std::vector<AbCell> common_cells(const ServeChild& base, const ServeChild& head, std::ostream& msg) {
+  const auto names = [](const ServeChild& s) { return s.hello()["cells"].get<std::vector<std::string>>(); };
+  const std::vector<std::string> a = names(base), b = names(head);
+  std::vector<AbCell> cells;
+  for (const auto& n : b) {
+    if (std::find(a.begin(), a.end(), n) != a.end())
+      cells.emplace_back().name = n;
+    else
+      msg << "note: " << n << " is only in HEAD; not compared\n";
+  }
+  for (const auto& n : a)
+    if (std::find(b.begin(), b.end(), n) == b.end()) msg << "note: " << n << " is only in BASE; not compared\n";
+  return cells;
+}
+
+}  // namespace
+
+int cmd_serve(const RunOptions& opt) {
+  // The driver stops us by closing our standard input: a Ctrl-C or a
+  // SIGTERM to the whole process group reaches the driver, which finishes
+  // the round's bookkeeping first.
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_IGN);
+  const Topology topo;
+  const CellPlan plan = plan_cells(opt, topo);
+  std::map<std::string, ServedCell> cells;
+  nlohmann::json hello = {{"rcbench_serve", 1}, {"version", version_line()}, {"notes", plan.notes}};
+  hello["cells"] = nlohmann::json::array();
+  for (const PlannedCell& p : plan.cells) {
+    cells[p.cell.name].planned = &p;
+    hello["cells"].push_back(p.cell.name);
+  }
+  std::cout << hello.dump() << "\n" << std::flush;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string verb, name;
+    in >> verb >> name;
+    nlohmann::json reply;
+    const auto it = cells.find(name);
+    if (it == cells.end()) {
+      reply = {{"error", "no cell '" + name + "' in this selection"}};
+    } else if (verb == "count") {
+      reply = serve_count(it->second, plan, topo);
+    } else if (verb == "rep") {
+      std::uint64_t iterations = 0;
+      if (!(in >> iterations) || iterations == 0)
+        reply = {{"error", "rep needs a positive iteration count"}};
+      else
+        reply = serve_repetition(it->second, iterations, plan, topo);
+    } else {
+      reply = {{"error", "unknown request '" + verb + "'"}};
+    }
+    std::cout << reply.dump() << "\n" << std::flush;
+  }
+  return kExitOk;
+}
+
+int cmd_ab(const AbOptions& opt) {
+  if (!(opt.alpha > 0 && opt.alpha < 1)) throw UsageError("--alpha must be between 0 and 1, such as 0.05");
+  if (opt.rounds < 0) throw UsageError("--rounds must be 6 or more (or left out for the default)");
+  if (opt.rounds > 0 && opt.rounds < 6)
+    throw UsageError("--rounds " + std::to_string(opt.rounds) + " is too few: 6 is the fewest with an interval");
+  if (opt.format != "console" && opt.format != "md" && opt.format != "json")
+    throw UsageError("bad --format '" + opt.format + "' (valid: console, md, json)");
+  if (!opt.out.empty())
+    if (const std::string err = check_writable(opt.out); !err.empty()) throw UsageError(err);
+  {
+    // Unknown names, a thread count past the CPUs, an empty selection: one
+    // line from here, before either side starts.
+    const Topology topo;
+    if (plan_cells(opt.selection, topo).cells.empty())
+      throw UsageError("nothing to compare: the selection has no cell that can run (see rcbench run --list)");
+  }
+  const std::string base_bin = resolve_binary(opt.base, "BASE");
+  const std::string head_bin = resolve_binary(opt.head, "HEAD");
+  std::ostream& msg = opt.format == "console" ? std::cout : std::cerr;
+  ::signal(SIGPIPE, SIG_IGN);  // a child that died is reported, not a silent exit
+
+  try {
+    ServeChild base("BASE", base_bin, opt.forwarded);
+    ServeChild head("HEAD", head_bin, opt.forwarded);
+    for (const auto& n : base.hello()["notes"]) msg << "note: " << n.get<std::string>() << "\n";
+    std::vector<AbCell> cells = common_cells(base, head, msg);
+    if (cells.empty()) throw UsageError("nothing to compare: the two builds have no cell of this selection in common");
+    const int rounds = opt.rounds > 0 ? opt.rounds : default_rounds(cells.size(), opt.alpha);
+    msg << "rcbench ab: BASE " << base_bin << " (" << base.hello().value("version", "?") << ")\n"
+        << "            HEAD " << head_bin << " (" << head.hello().value("version", "?") << ")\n"
+        << "            " << cells.size() << " cell(s), " << rounds << " rounds; " << method_text(opt, cells.size())
+        << "\n"
+        << std::flush;
+
+    Interrupts::catch_interrupts();
+    AbSession session(opt, base, head, std::move(cells));
+    const bool finished = session.run(rounds);
+    judge(session.cells(), opt);
+    const nlohmann::json doc = ab_json(session.cells(), opt, side_json(base, base_bin), side_json(head, head_bin),
+                                       rounds, session.rounds_done(), !finished);
+    if (!opt.out.empty()) {
+      const ResultsOutput out(opt.out);
+      out.finish(doc);
+    }
+    if (opt.format == "json")
+      std::cout << doc.dump(2) << "\n";
+    else
+      print_table(std::cout, session.cells(), opt.format == "md");
+    const auto n = tally(session.cells());
+    const auto count = [&](AbVerdict v) { return n.count(v) ? n.at(v) : 0; };
+    msg << count(AbVerdict::slower) << " regression(s), " << count(AbVerdict::faster) << " improvement(s), "
+        << count(AbVerdict::same) << " same, " << count(AbVerdict::noise) << " noise, "
+        << count(AbVerdict::insufficient) << " insufficient data, " << count(AbVerdict::failed) << " failed\n";
+    Interrupts::release_interrupts();
+    if (!finished) {
+      std::cerr << "rcbench ab: interrupted by signal " << Interrupts::signal_number() << " after "
+                << session.rounds_done() << " full round(s); the verdicts above judge the rounds done\n";
+      return 128 + Interrupts::signal_number();
+    }
+    return count(AbVerdict::slower) + count(AbVerdict::failed) > 0 ? kExitFailed : kExitOk;
+  } catch (const AbError& e) {
+    std::cerr << "rcbench ab: " << e.what() << "\n";
+    return Interrupts::interrupted() ? 128 + Interrupts::signal_number() : kExitFailed;
+  }
+}
+
+}  // namespace rcb
