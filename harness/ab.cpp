@@ -5,8 +5,16 @@
 // Each side runs as a child process, `BINARY _serve <selection>`, that
 // expands the selection exactly as `rcbench run` does and then runs, on
 // request, one cell's counted pass or one timed repetition of it. The
-// driver keeps both children alive for the whole session, so a round costs
-// four repetitions and no process start-up. In round r every cell runs
+// driver starts a fresh pair of children for every round: two processes of
+// one binary differ by their memory layout (ASLR, the allocator's arenas),
+// and on this suite's fib cells at 2 threads that alone made one process
+// 8-12% faster than the other in every round of an A/A pairing. With a
+// fresh pair per round, layout is one more thing that varies from round to
+// round, on both sides alike, instead of a fixed offset the test reads as a
+// change (pyperf runs many worker processes for the same reason). Each
+// cell's counted pass runs once, in the first round's pair; later pairs are
+// told the iteration count and whether the strategy runs helper threads.
+// In round r every cell runs
 // A B B A (odd r) or B A A B (even r), cells in a fresh random order each
 // round: a drift that is linear over the block falls on both sides alike,
 // and the alternation keeps "who runs first" from favouring one side. Both
@@ -17,7 +25,9 @@
 // The serving protocol, one line each way (JSON replies):
 //   child:  {"rcbench_serve":1,"version":...,"cells":[...],"notes":[...]}
 //   driver: count <cell>            child: {"iterations":N,"helper_threads":b} | {"error":...}
-//   driver: rep <cell> <iterations> child: {"ns_per_item":x,"disturbed":b,"why":...} | {"error":...}
+//   driver: rep <cell> <iterations> [<helper_threads 0|1>]
+//                                   child: {"ns_per_item":x,"disturbed":b,"why":...} | {"error":...}
+//           (with helper_threads given, the child skips its counted pass)
 // The child ends when its standard input closes. It ignores SIGINT, so a
 // Ctrl-C reaches the driver, which lets the repetition in flight finish,
 // judges the rounds done and exits 130.
@@ -35,6 +45,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -78,7 +90,12 @@ nlohmann::json serve_count(ServedCell& c, const CellPlan& plan, const Topology& 
   return {{"iterations", c.iterations}, {"helper_threads", c.counted.helper_threads}};
 }
 
-nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, const CellPlan& plan, const Topology& topo) {
+nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, std::optional<bool> helper_threads,
+                                const CellPlan& plan, const Topology& topo) {
+  if (c.iterations == 0 && helper_threads) {  // sized by an earlier process of this side
+    c.counted.helper_threads = *helper_threads;
+    c.iterations = iterations;
+  }
   if (const nlohmann::json counted = serve_count(c, plan, topo); counted.contains("error")) return counted;
   const Cell& cell = c.planned->cell;
   RepetitionPlan rp;
@@ -201,6 +218,30 @@ class ServeChild {
   nlohmann::json hello_;
 };
 
+// Both sides' children, started afresh for each round.
+class Sides {
+ public:
+  Sides(std::string base_bin, std::string head_bin, std::vector<std::string> args)
+      : base_bin_(std::move(base_bin)), head_bin_(std::move(head_bin)), args_(std::move(args)) {
+    respawn();
+  }
+  void respawn() {
+    base_.reset();  // closes its input: it ends after the repetition in flight
+    head_.reset();
+    base_ = std::make_unique<ServeChild>("BASE", base_bin_, args_);
+    head_ = std::make_unique<ServeChild>("HEAD", head_bin_, args_);
+  }
+  [[nodiscard]] ServeChild& base() { return *base_; }
+  [[nodiscard]] ServeChild& head() { return *head_; }
+  [[nodiscard]] const std::string& base_bin() const { return base_bin_; }
+  [[nodiscard]] const std::string& head_bin() const { return head_bin_; }
+
+ private:
+  std::string base_bin_, head_bin_;
+  std::vector<std::string> args_;
+  std::unique_ptr<ServeChild> base_, head_;
+};
+
 // ---- the rounds -----------------------------------------------------------
 
 constexpr int kBlockRetries = 2;
@@ -208,6 +249,7 @@ constexpr int kBlockRetries = 2;
 struct AbCell {
   std::string name;
   std::uint64_t iterations = 0;
+  bool base_helpers = false, head_helpers = false;  // from each side's counted pass
   std::vector<double> ratios;                  // HEAD/BASE, one per round
   std::vector<double> base_ns, head_ns;        // each side's mean of its two repetitions, per round
   std::size_t disturbed_blocks = 0;            // run again
@@ -245,13 +287,14 @@ std::string resolve_binary(const std::string& given, const char* side) {
 
 class AbSession {
  public:
-  AbSession(const AbOptions& opt, ServeChild& base, ServeChild& head, std::vector<AbCell> cells)
-      : opt_(opt), base_(base), head_(head), cells_(std::move(cells)), tty_(isatty(STDERR_FILENO) != 0) {}
+  AbSession(const AbOptions& opt, Sides& sides, std::vector<AbCell> cells)
+      : opt_(opt), sides_(sides), cells_(std::move(cells)), tty_(isatty(STDERR_FILENO) != 0) {}
 
   // Returns false when a signal stopped it.
   bool run(int rounds) {
     std::mt19937_64 rng(opt_.seed ? *opt_.seed : std::random_device{}());
     for (int round = 1; round <= rounds; ++round) {
+      if (round > 1) sides_.respawn();
       std::vector<AbCell*> order;
       for (auto& c : cells_)
         if (c.error.empty()) order.push_back(&c);
@@ -279,8 +322,10 @@ class AbSession {
       bool disturbed = false;
       for (int i = 0; i < 4; ++i) {
         const bool base_turn = (i == 0 || i == 3) == base_first;
-        ServeChild& side = base_turn ? base_ : head_;
-        const nlohmann::json r = side.request("rep " + c.name + " " + std::to_string(c.iterations));
+        ServeChild& side = base_turn ? sides_.base() : sides_.head();
+        const bool helpers = base_turn ? c.base_helpers : c.head_helpers;
+        const nlohmann::json r =
+            side.request("rep " + c.name + " " + std::to_string(c.iterations) + (helpers ? " 1" : " 0"));
         if (r.contains("error")) {
           c.error = side.label() + ": " + r["error"].get<std::string>();
           return;
@@ -310,14 +355,16 @@ class AbSession {
   // is used by both, so they time the same work.
   bool size(AbCell& c) {
     status(0, 0, c);
-    const nlohmann::json a = base_.request("count " + c.name);
-    const nlohmann::json b = head_.request("count " + c.name);
+    const nlohmann::json a = sides_.base().request("count " + c.name);
+    const nlohmann::json b = sides_.head().request("count " + c.name);
     for (const auto* r : {&a, &b})
       if (r->contains("error")) {
-        c.error = (r == &a ? base_ : head_).label() + ": " + (*r)["error"].get<std::string>();
+        c.error = (r == &a ? sides_.base() : sides_.head()).label() + ": " + (*r)["error"].get<std::string>();
         return false;
       }
     c.iterations = a["iterations"].get<std::uint64_t>();
+    c.base_helpers = a["helper_threads"].get<bool>();
+    c.head_helpers = b["helper_threads"].get<bool>();
     return true;
   }
 
@@ -349,8 +396,7 @@ class AbSession {
 
  private:
   const AbOptions& opt_;
-  ServeChild& base_;
-  ServeChild& head_;
+  Sides& sides_;
   std::vector<AbCell> cells_;
   bool tty_;
   int rounds_done_ = 0;
@@ -377,16 +423,18 @@ void judge(std::vector<AbCell>& cells, const AbOptions& opt) {
   for (std::size_t i = 0; i < judged.size(); ++i) {
     AbCell& c = *judged[i];
     c.p_holm = adjusted[i];
-    const double strictest = std::min(1.0, m * min_signed_rank_p(c.summary.test.n));
+    // From the rounds, not the non-zero differences: rounds that all tie
+    // at a ratio of exactly 1 are evidence of no change, not of too few rounds.
+    const double strictest = std::min(1.0, m * min_signed_rank_p(c.ratios.size()));
     c.verdict = ab_verdict(c.summary, c.p_holm, strictest, opt.alpha, opt.threshold);
   }
 }
 
 std::string method_text(const AbOptions& opt, std::size_t cells) {
-  char buf[512];
+  char buf[768];
   std::snprintf(buf, sizeof buf,
-                "each round runs every cell BASE HEAD HEAD BASE (odd rounds) or HEAD BASE BASE HEAD (even), the "
-                "round's ratio is HEAD/BASE of the pair sums; Wilcoxon signed-rank test of the rounds' log ratios, "
+                "each round starts a fresh process per side and runs every cell BASE HEAD HEAD BASE (odd rounds) or "
+                "HEAD BASE BASE HEAD (even), the round's ratio is HEAD/BASE of the pair sums; Wilcoxon signed-rank test of the rounds' log ratios, "
                 "Holm-adjusted over %zu cells (family-wise alpha %.3g); a verdict needs adjusted p < %.3g and the "
                 "median ratio beyond +-%.3g%%",
                 cells, opt.alpha, opt.alpha, 100 * opt.threshold);
@@ -517,10 +565,14 @@ int cmd_serve(const RunOptions& opt) {
       reply = serve_count(it->second, plan, topo);
     } else if (verb == "rep") {
       std::uint64_t iterations = 0;
-      if (!(in >> iterations) || iterations == 0)
+      int helper = -1;
+      if (!(in >> iterations) || iterations == 0) {
         reply = {{"error", "rep needs a positive iteration count"}};
-      else
-        reply = serve_repetition(it->second, iterations, plan, topo);
+      } else {
+        std::optional<bool> helper_threads;
+        if (in >> helper) helper_threads = helper != 0;
+        reply = serve_repetition(it->second, iterations, helper_threads, plan, topo);
+      }
     } else {
       reply = {{"error", "unknown request '" + verb + "'"}};
     }
@@ -551,8 +603,9 @@ int cmd_ab(const AbOptions& opt) {
   ::signal(SIGPIPE, SIG_IGN);  // a child that died is reported, not a silent exit
 
   try {
-    ServeChild base("BASE", base_bin, opt.forwarded);
-    ServeChild head("HEAD", head_bin, opt.forwarded);
+    Sides sides(base_bin, head_bin, opt.forwarded);
+    const ServeChild& base = sides.base();
+    const ServeChild& head = sides.head();
     for (const auto& n : base.hello()["notes"]) msg << "note: " << n.get<std::string>() << "\n";
     std::vector<AbCell> cells = common_cells(base, head, msg);
     if (cells.empty()) throw UsageError("nothing to compare: the two builds have no cell of this selection in common");
@@ -564,11 +617,12 @@ int cmd_ab(const AbOptions& opt) {
         << std::flush;
 
     Interrupts::catch_interrupts();
-    AbSession session(opt, base, head, std::move(cells));
+    const nlohmann::json base_side = side_json(base, base_bin), head_side = side_json(head, head_bin);
+    AbSession session(opt, sides, std::move(cells));
     const bool finished = session.run(rounds);
     judge(session.cells(), opt);
-    const nlohmann::json doc = ab_json(session.cells(), opt, side_json(base, base_bin), side_json(head, head_bin),
-                                       rounds, session.rounds_done(), !finished);
+    const nlohmann::json doc =
+        ab_json(session.cells(), opt, base_side, head_side, rounds, session.rounds_done(), !finished);
     if (!opt.out.empty()) {
       const ResultsOutput out(opt.out);
       out.finish(doc);

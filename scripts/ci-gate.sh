@@ -8,6 +8,11 @@
 #
 #   scripts/ci-gate.sh                 check; exit 1 on a regression
 #   scripts/ci-gate.sh --update        regenerate the baseline on purpose, then commit it
+#   scripts/ci-gate.sh --wall REV      wall time instead, for contention: build REV's rcbench in a
+#                                      worktree (build/wall-base) and `rcbench ab` it against
+#                                      --rcbench on the default suite's cells at every CPU
+#                                      (docs/regressions.md); exit 1 on a regression. Options
+#                                      after -- go to `rcbench ab` (e.g. -- --suite seeds).
 #
 # Options:
 #   --rcbench PATH    the rcbench to run (default: $RCBENCH, else build/release/harness/rcbench)
@@ -36,6 +41,8 @@ out=$root/build/ci-gate/instructions-quick.json
 update=0
 md=
 allow=$root/results/baseline/gate-allow.txt
+wall=
+ab_extra=()
 
 usage() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; }
 
@@ -47,6 +54,8 @@ while [ $# -gt 0 ]; do
     --out) out=${2:?--out needs a file}; shift ;;
     --md) md=${2:?--md needs a file}; shift ;;
     --allow) allow=${2:?--allow needs a file}; shift ;;
+    --wall) wall=${2:?--wall needs a revision}; shift ;;
+    --) shift; ab_extra=("$@"); break ;;
     -h | --help) usage; exit 0 ;;
     *) echo "ci-gate: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -56,6 +65,39 @@ done
 if [ ! -x "$rcbench" ]; then
   echo "ci-gate: no rcbench at $rcbench; build it first (cmake --preset release && cmake --build build/release -j2) or pass --rcbench PATH" >&2
   exit 2
+fi
+
+# --wall: the paired wall-time A/B of REV against this build. Only the
+# multi-thread cells: at one thread the instruction gate is exact already.
+if [ -n "$wall" ]; then
+  rev=$(git -C "$root" rev-parse --verify --quiet "$wall^{commit}") ||
+    { echo "ci-gate: --wall: '$wall' is not a revision of $root" >&2; exit 2; }
+  base_src=$root/build/wall-base/src
+  if [ -e "$base_src/.git" ]; then
+    git -C "$base_src" checkout -q --detach "$rev" || exit 2
+  else
+    mkdir -p "$(dirname "$base_src")"
+    git -C "$root" worktree add -q --detach "$base_src" "$rev" || exit 2
+  fi
+  echo "==> building the base, $(git -C "$root" log -1 --format='%h %s' "$rev")"
+  (cd "$base_src" && cmake --preset release >/dev/null && cmake --build --preset release -j "$(nproc)" --target rcbench) ||
+    { echo "ci-gate: the base revision $rev did not build" >&2; exit 2; }
+  mkdir -p "$root/build/ci-gate"
+  ab=("$rcbench" ab "$base_src/build/release/harness/rcbench" "$rcbench" --threads "$(nproc)"
+      --out "$root/build/ci-gate/ab.json" "${ab_extra[@]}")
+  if [ -n "$md" ]; then
+    mkdir -p "$(dirname "$md")"
+    "${ab[@]}" --format md | tee "$md"
+  else
+    "${ab[@]}"
+  fi
+  status=${PIPESTATUS[0]}
+  case $status in
+    0) echo "ci-gate --wall: PASS (no wall-time regression against $rev)" ;;
+    1) echo "ci-gate --wall: FAIL: see the REGRESSION/FAILED lines above (build/ci-gate/ab.json has every round)" ;;
+    *) echo "ci-gate --wall: rcbench ab could not run (status $status)" ;;
+  esac
+  exit "$status"
 fi
 
 # The matrix, the same for the baseline and every check. Size quick keeps

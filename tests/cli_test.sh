@@ -58,12 +58,13 @@ PY
   then passes=$((passes + 1)); else echo "FAIL $1: $2 is not a valid results file"; fails=$((fails + 1)); fi
 }
 
-# The checks come in three parts, each its own ctest test so the cores share
+# The checks come in four parts, each its own ctest test so the cores share
 # them (under ThreadSanitizer the whole contract took three minutes on one):
 # args (names, refusals, suites), runs (results files, --out targets, probe)
-# and signals. A second argument picks one; none runs them all.
+# signals, and ab (the A/B driver against stand-in sides, tests/cli/fake_serve.sh,
+# and one real pairing). A second argument picks one; none runs them all.
 part="${2:-all}"
-case $part in all | args | runs | signals) ;; *) echo "cli_test.sh: unknown part '$part' (all, args, runs, signals)" >&2; exit 2 ;; esac
+case $part in all | args | runs | signals | ab) ;; *) echo "cli_test.sh: unknown part '$part' (all, args, runs, signals, ab)" >&2; exit 2 ;; esac
 in_part() { [[ $part == all || $part == "$1" ]]; }
 
 # The smallest run there is. --precision 99: these checks are about files and
@@ -125,7 +126,7 @@ refuse budget-too-short "--max-time 1 s is too short: these [0-9]+ benchmarks ne
 check version 0 "$rcbench" --version
 expect_text version '^rcbench [0-9][^ ]*, commit ([0-9a-f]{12}|unknown)'
 check unknown-subcommand 2 "$rcbench" frob
-expect_text unknown-subcommand "unknown subcommand 'frob' \(valid: list, env, probe, run, compare\)"
+expect_text unknown-subcommand "unknown subcommand 'frob' \(valid: list, env, probe, run, compare, ab\)"
 expect_one_line unknown-subcommand
 check no-subcommand 2 "$rcbench"
 expect_text no-subcommand "subcommand is required \(valid: list, env, probe, run, compare"
@@ -346,6 +347,73 @@ for delay in 0.05 0.3 0.55 0.8 1.1 1.4; do
 done
 
 fi  # signals
+
+if in_part ab; then
+# rcbench ab's driver: verdicts, failures and signals against stand-in sides
+# whose answers are fixed, so every verdict below is certain, not sampled.
+for side in base-100 head-100 head-103 head-120 head-80 head-error head-die head-slow; do
+  ln -s "$(dirname "$0")/cli/fake_serve.sh" "$tmp/$side"
+done
+ab() { "$rcbench" ab "$tmp/$1" "$tmp/$2" "${@:3}"; }
+check ab-regression 1 ab base-100 head-120 --rounds 12 --seed 1 -o "$tmp/ab.json"
+expect_text ab-regression 'w/s/threads:2 +12 +\+20\.0% .*REGRESSION'
+expect_text ab-regression '^2 regression\(s\), 0 improvement\(s\), 0 same'
+expect_text ab-regression 'Holm-adjusted over 2 cells'
+if python3 - "$tmp/ab.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == "rcbench-ab/1" and d["correction"] == "holm" and d["rounds_done"] == 12, d
+for c in d["cells"]:
+    assert c["rounds"] == 12 and len(c["ratios"]) == 12, c
+    assert abs(c["median_ratio"] - 1.2) < 1e-9 and c["verdict"] == "REGRESSION", c
+    assert c["p_holm"] < d["alpha"], c
+PY
+then passes=$((passes + 1)); else echo "FAIL ab-json: not the rounds and verdicts"; fails=$((fails + 1)); fi
+check ab-improvement 0 ab base-100 head-80 --rounds 12
+expect_text ab-improvement '^0 regression\(s\), 2 improvement\(s\)'
+check ab-same 0 ab base-100 head-100 --rounds 12
+expect_text ab-same '^0 regression\(s\), 0 improvement\(s\), 2 same'
+check ab-within-threshold 0 ab base-100 head-103 --rounds 12
+expect_text ab-within-threshold '2 same'
+check ab-lower-threshold 1 ab base-100 head-103 --rounds 12 --threshold 2
+expect_text ab-lower-threshold '2 regression\(s\)'
+check ab-too-few-rounds-for-holm 0 ab base-100 head-120 --rounds 6
+expect_text ab-too-few-rounds-for-holm '2 insufficient data'
+check ab-md 1 ab base-100 head-120 --rounds 12 --format md
+expect_text ab-md '^\| cell \| rounds \| HEAD vs BASE'
+check ab-failed 1 ab base-100 head-error --rounds 12
+expect_text ab-failed 'FAILED: HEAD: checksum mismatch \(fake\)'
+check ab-side-dies 1 ab base-100 head-die --rounds 12
+expect_text ab-side-dies "HEAD's rcbench ended"
+check ab-missing 2 "$rcbench" ab "$tmp/base-100" "$tmp/nope"
+expect_text ab-missing "HEAD '.*/nope': no such file"
+expect_one_line ab-missing
+check ab-few-rounds 2 ab base-100 head-100 --rounds 3
+expect_text ab-few-rounds "--rounds 3 is too few"
+check ab-bad-strategy 2 ab base-100 head-100 --strategy nope
+expect_text ab-bad-strategy "unknown strategy 'nope'"
+expect_one_line ab-bad-strategy
+# Ctrl-C: the repetition in flight finishes, the rounds done are judged and
+# written, status 130.
+rm -f "$tmp/ab-int.json"
+"$rcbench" ab "$tmp/base-100" "$tmp/head-slow" --rounds 12 -o "$tmp/ab-int.json" >"$tmp/out" 2>&1 &
+pid=$!
+sleep 2
+kill -INT "$pid"
+wait "$pid"
+status=$?
+if [[ $status -eq 130 ]]; then passes=$((passes + 1)); else
+  echo "FAIL ab-sigint: exit $status, wanted 130"; cat "$tmp/out"; fails=$((fails + 1)); fi
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["interrupted"] is True and d["rounds_done"] < 12, d' "$tmp/ab-int.json"; then
+  passes=$((passes + 1)); else echo "FAIL ab-sigint: no file marked interrupted"; fails=$((fails + 1)); fi
+# One real pairing: the binary against itself, the smallest cell, every
+# round recorded (the threshold makes the verdict certain: this is about the
+# protocol, not the numbers).
+check ab-real 0 "$rcbench" ab "$rcbench" "$rcbench" --strategy atomic --workload shared_list --threads 1 \
+  --min-time 0.001 --rounds 6 --threshold 1000 -o "$tmp/ab-real.json"
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["cells"]; assert len(c)==1 and c[0]["rounds"]==6 and all(r>0 for r in c[0]["ratios"]), d' "$tmp/ab-real.json"; then
+  passes=$((passes + 1)); else echo "FAIL ab-real: not six rounds of one cell"; fails=$((fails + 1)); fi
+fi  # ab
 
 echo "cli: $passes passed, $fails failed"
 [[ $fails -eq 0 ]]

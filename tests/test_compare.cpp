@@ -525,7 +525,8 @@ TEST_F(ComparePooledAdvice, JsonSaysWhatEachSampleIs) {
 // --- Google Benchmark's own files --------------------------------------------
 
 std::string data(const std::string& name) {
-  return (std::filesystem::path(__FILE__).parent_path() / "data" / name).string();
+  // Not __FILE__: ccache's base_dir (CMakeLists.txt) makes it relative.
+  return (std::filesystem::path(RCBENCH_TEST_DATA_DIR) / name).string();
 }
 
 TEST(GoogleBenchmarkFiles, RegressionLinesNameTheBenchmarkNotEmptyStrategies) {
