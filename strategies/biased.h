@@ -83,7 +83,7 @@ struct BasicBiased {
     if constexpr (kCPython)
       return std::array{Counter::owner_ops, Counter::shared_ops, Counter::queued, Counter::merged,
                         Counter::skipped_ops, Counter::immortal_objects, Counter::deferred_objects,
-                        Counter::collections, Counter::collected};
+                        Counter::collections, Counter::collected, Counter::per_thread_ops};
     else
       return std::array{Counter::owner_ops, Counter::shared_ops, Counter::queued, Counter::merged};
   }();
@@ -113,7 +113,64 @@ struct BasicBiased {
     // immortality test may read it from any thread (a plain mov on x86).
     std::atomic<std::uint32_t> local;
     std::uint8_t gc_bits;  // set before publication, then only read
+    std::uint8_t spare;    // zeroed with gc_bits and unique_id: one 4-byte store
+    // cpython_ft: 1 + the object's index in the per-thread count arrays
+    // (PerThreadIds below); 0: none. In the header's padding.
+    std::uint16_t unique_id;
     std::atomic<std::int64_t> shared;
+  };
+
+  // cpython_ft: CPython 3.14t's unique ids (Python/uniqueid.c). A class or
+  // code object declared per_thread gets one; each thread then counts the
+  // references _Py_INCREF_TYPE takes to it in its own array, at that index,
+  // with plain adds (a thread's entry may go negative: another thread made
+  // the instance). The arrays are merged into the shared count, with the
+  // world stopped, at every collection (gc_collect_internal), and by each
+  // thread as it exits (_PyObject_FinalizePerThreadRefcounts). The object is
+  // deferred, so only a collection frees it, and a collection merges first.
+  // Ids are reused after the object dies, as uniqueid.c's freelist does.
+  class PerThreadIds {
+   public:
+    static constexpr std::size_t kMax = 0xFFFF;  // the header's 16 bits; past it, ordinary counts
+    [[nodiscard]] std::uint16_t assign(Obj* o) {
+      std::lock_guard lock(mu_);
+      std::size_t index;
+      if (!free_.empty()) {
+        index = free_.back();
+        free_.pop_back();
+        objects_[index] = o;
+      } else if (objects_.size() < kMax) {
+        index = objects_.size();
+        objects_.push_back(o);
+      } else {
+        return 0;
+      }
+      return static_cast<std::uint16_t>(index + 1);
+    }
+    void release(std::uint16_t id) {
+      std::lock_guard lock(mu_);
+      objects_[id - 1u] = nullptr;
+      free_.push_back(id - 1u);
+    }
+    [[nodiscard]] std::size_t size() {
+      std::lock_guard lock(mu_);
+      return objects_.size();
+    }
+    // _PyObject_MergePerThreadRefcounts: each entry into its object's shared
+    // count, atomically (other threads' shared ops may run at thread exit).
+    void merge(std::vector<std::int64_t>& counts) {
+      std::lock_guard lock(mu_);
+      for (std::size_t i = 0; i < counts.size(); ++i) {
+        if (counts[i] == 0) continue;
+        if (Obj* o = objects_[i]) o->rc.shared.fetch_add(counts[i] << kShift, std::memory_order_relaxed);
+        counts[i] = 0;
+      }
+    }
+
+   private:
+    std::mutex mu_;
+    std::vector<Obj*> objects_;  // by index; null once freed
+    std::vector<std::size_t> free_;
   };
 
   // One per thread. Queuers push under the owner's bucket lock and raise
@@ -122,6 +179,9 @@ struct BasicBiased {
     std::atomic<bool> requested{false};
     std::uint64_t owner = kUnowned;
     std::vector<Obj*> objects;  // guarded by the bucket mutex; each holds a reference
+    // cpython_ft: the owner's per-thread counts, which a collection merges
+    // with the owner stopped. Set once, at construction.
+    std::vector<std::int64_t>* per_thread = nullptr;
   };
 
   class Context;
@@ -156,6 +216,7 @@ struct BasicBiased {
     GcState<typename Tuning::GcMemory> gc_;
     DeferredHeap<Obj> deferred_;
     PinnedList<Obj> immortal_;
+    PerThreadIds ids_;
     std::uint64_t objects_freed_ = 0;
 
     // CPython hashes thread ids into 251 buckets; a power of two does here
@@ -184,10 +245,12 @@ struct BasicBiased {
     Context(Runtime& rt, ThreadIndex idx)
         : PassiveContext(idx), rt_(&rt), id_(rt.new_owner_id()), chaos_(idx.value + 1) {
       queue_.owner = id_;
+      if constexpr (kCPython) queue_.per_thread = &per_thread_;
     }
 
     void attach() {
       if constexpr (kCPython) {
+        per_thread_final_ = false;
         rt_->world_.attach();
         rt_->deferred_.add_stack(&data_stack);
       }
@@ -215,6 +278,11 @@ struct BasicBiased {
       // Only now may a pause go ahead without us: our merges above were
       // refcount work, and a pauser merges queues itself.
       if constexpr (kCPython) {
+        // Still attached, so no collection can run between leaving the
+        // registry above and this merge (one that did would see the class
+        // without the references our instances hold).
+        rt_->ids_.merge(per_thread_);
+        per_thread_final_ = true;
         gc_thread_.flush_residue(rt_->gc_);
         rt_->deferred_.remove_stack(&data_stack);
         rt_->world_.detach();
@@ -246,6 +314,10 @@ struct BasicBiased {
       o->rc.tid.store(id_, std::memory_order_relaxed);
       o->rc.local.store(1, std::memory_order_relaxed);
       o->rc.gc_bits = 0;
+      if constexpr (kCPython) {
+        o->rc.spare = 0;
+        o->rc.unique_id = 0;
+      }
       o->rc.shared.store(0, std::memory_order_relaxed);
       if constexpr (kCPython)
         if (is_gc_kind(o->kind)) gc_thread_.on_alloc(rt_->gc_);
@@ -276,7 +348,36 @@ struct BasicBiased {
       } else {
         o->rc.shared.fetch_add(kDeferredBias << kShift, std::memory_order_relaxed);
         rt_->deferred_.remember(o);
+        if (fact == CPythonFact::per_thread) o->rc.unique_id = rt_->ids_.assign(o);
       }
+    }
+
+    // _Py_INCREF_TYPE (Include/internal/pycore_object.h, 3.14): a plain add
+    // to this thread's entry when the array reaches the id; else grow it
+    // (_PyObject_ThreadIncrefSlow), or count as usual when the object has no
+    // id or this thread is exiting.
+    void incref_per_thread(Obj* o)
+      requires kCPython
+    {
+      const std::size_t index = static_cast<std::size_t>(o->rc.unique_id) - 1;  // no id: wraps past any size
+      if (index < per_thread_.size()) [[likely]] {
+        ++per_thread_[index];
+        tally<Tuning::kCounting>(counters, Counter::per_thread_ops);
+        return;
+      }
+      incref_per_thread_slow(o, index);
+    }
+    // _Py_DECREF_TYPE: out of range, an ordinary decref (never a resize).
+    void decref_per_thread(Obj* o)
+      requires kCPython
+    {
+      const std::size_t index = static_cast<std::size_t>(o->rc.unique_id) - 1;
+      if (index < per_thread_.size()) [[likely]] {
+        --per_thread_[index];
+        tally<Tuning::kCounting>(counters, Counter::per_thread_ops);
+        return;
+      }
+      decref(o);
     }
     [[nodiscard]] bool stack_skips_count(const Obj* o) const
       requires kCPython
@@ -377,6 +478,8 @@ struct BasicBiased {
             for (auto& b : rt_->buckets_) {
               std::lock_guard lock(b.mu);
               for (MergeQueue* q : b.queues) {
+                rt_->ids_.merge(*q->per_thread);  // before any count is read
+
                 for (Obj* o : q->objects)
                   if (merge(o, -1) == 0) dead_.push_back(o);
                 q->objects.clear();
@@ -384,6 +487,10 @@ struct BasicBiased {
               }
             }
             auto garbage = rt_->deferred_.take_garbage(heap_refs);
+            // An object with an id is deferred, so it dies here and only
+            // here; its id goes back to the pool (_PyObject_ReleaseUniqueId).
+            for (Obj* o : garbage)
+              if (o->rc.unique_id != 0) rt_->ids_.release(o->rc.unique_id);
             deferred = garbage.size();
             dead_.insert(dead_.end(), garbage.begin(), garbage.end());
           });
@@ -411,6 +518,20 @@ struct BasicBiased {
         reclaim<BasicBiased>(*this, o);
       else
         merge_zero_local(o);
+    }
+
+    [[gnu::noinline, gnu::cold]] void incref_per_thread_slow(Obj* o, std::size_t index)
+      requires kCPython
+    {
+      if (o->rc.unique_id != 0 && !per_thread_final_) {
+        per_thread_.resize(std::max(per_thread_.size(), rt_->ids_.size()), 0);
+        if (index < per_thread_.size()) {
+          ++per_thread_[index];
+          tally<Tuning::kCounting>(counters, Counter::per_thread_ops);
+          return;
+        }
+      }
+      incref(o);
     }
 
     [[gnu::noinline, gnu::cold]] void merge_zero_local(Obj* o) {
@@ -515,6 +636,8 @@ struct BasicBiased {
     std::vector<Obj*> merging_;  // reused between merges: no allocation per merge
     std::vector<Obj*> dead_;     // cpython_ft: what a pause found dead
     GcThreadState gc_thread_;    // cpython_ft: its alloc_count and scheduled collection
+    std::vector<std::int64_t> per_thread_;  // cpython_ft: tstate->refcounts.values, by unique id - 1
+    bool per_thread_final_ = false;         // refcounts.is_finalized: exiting, count as usual
     MergeQueue queue_;           // last: its own cache line, written by queuers
   };
 };

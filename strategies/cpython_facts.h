@@ -12,6 +12,14 @@
 //              _PyObject_SetDeferredRefcount): references to them from an
 //              interpreter stack are not counted, so a collection that scans
 //              the stacks is what frees them.
+//   per_thread deferred, and given a unique id (3.14's
+//              _PyObject_AssignUniqueId, Python/uniqueid.c: heap types and
+//              code objects): the references _Py_INCREF_TYPE and
+//              _Py_INCREF_CODE take (an object's ob_type, a function's
+//              func_code) go to a per-thread array indexed by that id, with
+//              plain adds, and a collection merges every thread's array into
+//              the count before it looks. Strategies without such arrays
+//              treat it as deferred.
 //
 // Stack references (CPython's _PyStackRef, Include/internal/pycore_stackref.h).
 // A stack slot holds tagged bits: the low bit set means "this slot holds no
@@ -36,13 +44,31 @@
 
 namespace rcb {
 
-enum class CPythonFact : std::uint8_t { immortal, deferred };
+enum class CPythonFact : std::uint8_t { immortal, deferred, per_thread };
 
 // Tells the strategy what CPython would do with `o`. Call on the creating
 // thread, before the object is published.
 template <class Ctx, class O>
 void declare(Ctx& ctx, O* o, CPythonFact fact) {
   if constexpr (requires { ctx.declare(o, fact); }) ctx.declare(o, fact);
+}
+
+// _Py_INCREF_TYPE / _Py_DECREF_TYPE: the reference an instance holds to its
+// class (_PyObject_Init takes it, subtype_dealloc drops it). Per-thread
+// where the strategy keeps per-thread counts (cpython_ft), else counted.
+template <class Ctx, class O>
+void incref_type(Ctx& ctx, O* type) {
+  if constexpr (requires { ctx.incref_per_thread(type); })
+    ctx.incref_per_thread(type);
+  else
+    ctx.incref(type);
+}
+template <class Ctx, class O>
+void decref_type(Ctx& ctx, O* type) {
+  if constexpr (requires { ctx.decref_per_thread(type); })
+    ctx.decref_per_thread(type);
+  else
+    ctx.decref(type);
 }
 
 // CPython's small-int cache: -5..256 are preallocated singletons, immortal

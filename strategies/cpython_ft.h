@@ -11,6 +11,13 @@
 //     shared count and a gc bit; stack references to it (and to immortal
 //     objects) are tagged and uncounted (cpython_facts.h). Freed only by a
 //     collection, which scans every thread's DataStack.
+//   - per-thread counts: an object declared per_thread (a class, a code
+//     object; 3.14's unique ids, Python/uniqueid.c) is deferred and has an
+//     index into every thread's own array of counts; the reference an
+//     instance holds to its class (_Py_INCREF_TYPE / _Py_DECREF_TYPE) is a
+//     plain add there, not an atomic on the class's shared line. A
+//     collection merges every thread's array before it reads a count, and
+//     a thread merges its own as it exits.
 //   - collections: when CPython's allocation rule schedules one
 //     (strategies/gc_trigger.h: net GC-object allocations past 2000, a
 //     quarter of the survivors, and memory growth), at the scheduling
@@ -25,7 +32,11 @@
 // and queue only while that thread is parked, blocked or detached.
 // Source: PEP 703; CPython 3.14 Include/refcount.h, Python/brc.c,
 // Python/gc_free_threading.c (record_allocation, gc_should_collect,
-// merge_queued_objects), Include/internal/pycore_stackref.h.
+// merge_queued_objects, _PyObject_MergePerThreadRefcounts in
+// gc_collect_internal), Python/uniqueid.c, Include/internal/pycore_object.h
+// (_Py_THREAD_INCREF_OBJECT), Include/internal/pycore_stackref.h. Read on
+// CPython's main branch of the 3.14 era (uniqueid.c at f712b65,
+// gc_free_threading.c at 0090365), not on a 3.14 tag.
 
 #include <cstdint>
 #include <string_view>

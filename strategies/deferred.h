@@ -137,7 +137,7 @@ struct BasicDeferred {
 
     // Not yet published: a plain add of the bias suffices.
     void declare(Obj* o, CPythonFact fact) {
-      if (fact != CPythonFact::deferred || is_deferred(o)) return;
+      if (fact == CPythonFact::immortal || is_deferred(o)) return;  // per_thread: deferred here
       o->rc.count.fetch_add(kBias, std::memory_order_relaxed);
       rt_->heap_.remember(o);
     }

@@ -216,7 +216,15 @@ void reclaim(Ctx& ctx, Object<S>* o) {
     ctx.reclaim_pending.pop_back();
     if (dead->is_container()) {
       ctx.freed_item_slots += dead->size;
-      for (std::uint32_t i = 0; i < dead->size; ++i)
+      std::uint32_t first = 0;
+      // An instance's class reference is _Py_DECREF_TYPE's, per-thread
+      // where the strategy keeps such counts (cpython_facts.h).
+      if constexpr (requires { ctx.decref_per_thread(dead); })
+        if (dead->kind == Kind::instance && dead->size > 0) {
+          if (auto* type = dead->items()[0]) ctx.decref_per_thread(type);
+          first = 1;
+        }
+      for (std::uint32_t i = first; i < dead->size; ++i)
         if (auto* child = dead->items()[i]) ctx.decref(child);
     }
     if constexpr (requires { ctx.on_free(dead); }) ctx.on_free(dead);

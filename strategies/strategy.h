@@ -79,6 +79,7 @@ enum class Counter : std::uint8_t {
   deferred_objects,    // deferred, cpython_ft: objects declared deferred (most at once)
   collections,         // deferred, cpython_ft: stop-the-world collections
   collected,           // deferred, cpython_ft: deferred objects freed by a collection
+  per_thread_ops,      // cpython_ft: references to a class counted in a per-thread array (3.14t)
   kCount
 };
 
@@ -126,6 +127,8 @@ inline constexpr std::array<CounterInfo, static_cast<std::size_t>(Counter::kCoun
         {"collections", Aggregate::sum,
          "stop-the-world collections, scheduled by CPython's allocation rule or asked for; biased queues merged where there are any"},
         {"collected", Aggregate::sum, "deferred objects freed by a collection that scanned every thread's stack"},
+        {"per_thread_ops", Aggregate::sum,
+         "increfs and decrefs of a class (an instance's type reference) in the thread's own array, no atomic (CPython 3.14t's per-thread refcounts)"},
     }};
 
 [[nodiscard]] constexpr const CounterInfo& info(Counter c) {

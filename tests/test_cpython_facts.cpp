@@ -271,6 +271,119 @@ TYPED_TEST(DeferredAttack, HeapReferencesCountedByTheOwnerKeepItThroughACollecti
   EXPECT_EQ(live, 0);
 }
 
+// ---------------------------------------------------------------------------
+// Per-thread counts (3.14t's unique ids): the references instances take to
+// their class go to each thread's own array, so only a merge of every
+// thread's array tells the class's true count. Two threads each make
+// instances of a class whose only other reference then goes; a collection
+// in between must merge both arrays and keep the class. One instance is
+// freed by the other thread (its array goes negative); when every instance
+// is gone the next collection frees the class, exactly once (the tracker).
+template <class S>
+class PerThreadAttack : public ::testing::Test {};
+TYPED_TEST_SUITE(PerThreadAttack, WithDeferred, StrategyName);
+
+TYPED_TEST(PerThreadAttack, InstancesOnTwoThreadsKeepTheirClassUntilTheLastIsFreed) {
+  using S = TypeParam;
+  constexpr int kEach = 40;
+  typename S::Runtime rt;
+  Object<S>* klass = nullptr;
+  Object<S>* handed = nullptr;  // one of thread 0's instances, freed by thread 1
+  Turns turns;
+  std::atomic<bool> collected{false};
+  std::size_t with_instances = 99, after = 99;
+  std::int64_t read_back = 0;
+  const auto make = [&](typename S::Context& ctx, std::vector<Object<S>*>& kept) {
+    for (int i = 0; i < kEach; ++i) {
+      Object<S>* o = new_object<S>(ctx, Kind::instance, 1);
+      incref_type(ctx, klass);
+      set_item(o, 0, klass);
+      kept.push_back(o);
+    }
+  };
+  auto maker = [&](typename S::Context& ctx) {
+    klass = new_object<S>(ctx, Kind::type);
+    klass->value.i = 3;
+    declare(ctx, klass, CPythonFact::per_thread);
+    ctx.publish(klass);
+    std::vector<Object<S>*> kept;
+    make(ctx, kept);
+    handed = kept.back();
+    kept.pop_back();
+    ctx.publish(handed);
+    turns.reach(1);
+    turns.await(2, ctx);  // thread 1 made its instances
+    ctx.decref(klass);    // the class's own reference: only the instances hold it now
+    turns.reach(3);
+    while (!collected.load(std::memory_order_acquire)) ctx.safepoint();  // parks for the collection
+    for (Object<S>* o : kept) ctx.decref(o);
+    turns.reach(4);
+    turns.await(5, ctx);
+  };
+  auto other = [&](typename S::Context& ctx) {
+    turns.await(1, ctx);
+    std::vector<Object<S>*> kept;
+    make(ctx, kept);
+    turns.reach(2);
+    turns.await(3, ctx);
+    with_instances = ctx.collect();
+    read_back = klass->value.i;  // still alive?
+    collected.store(true, std::memory_order_release);
+    for (Object<S>* o : kept) ctx.decref(o);
+    ctx.decref(handed);  // thread 0's instance: this thread's entry goes below zero
+    turns.await(4, ctx);
+    after = ctx.collect();
+    turns.reach(5);
+  };
+  const ThreadsResult r = run_threads<S>(rt, Launch::together, maker, other);
+  EXPECT_EQ(with_instances, 0U) << "the collection freed a class that 79 instances still held";
+  EXPECT_EQ(read_back, 3);
+  EXPECT_EQ(after, 1U) << "with every instance gone, the class was garbage";
+  EXPECT_EQ(r.live, 0);
+  if constexpr (requires(typename S::Context& c, Object<S>* o) { c.incref_per_thread(o); }) {
+    // Every instance's class reference, taken and dropped in an array:
+    // 2 x 40 increfs, 2 x 40 decrefs (none fell back to a counted op).
+    std::uint64_t ops = 0;
+    for (const Counters& c : r.counters) ops += c[Counter::per_thread_ops];
+    EXPECT_EQ(ops, 4U * kEach);
+  }
+}
+
+// A thread that exits merges its array: the class outlives the thread that
+// made its instances, and the count it leaves is right (the instances,
+// freed after it left, bring it to the class's own reference alone).
+TYPED_TEST(PerThreadAttack, AnExitingThreadMergesItsCounts) {
+  using S = TypeParam;
+  typename S::Runtime rt;
+  Object<S>* klass = nullptr;
+  std::vector<Object<S>*> made;
+  std::size_t while_held = 99, at_end = 99;
+  auto creator = [&](typename S::Context& ctx) {
+    klass = new_object<S>(ctx, Kind::type);
+    declare(ctx, klass, CPythonFact::per_thread);
+    ctx.publish(klass);
+  };
+  auto maker = [&](typename S::Context& ctx) {
+    for (int i = 0; i < 10; ++i) {
+      Object<S>* o = new_object<S>(ctx, Kind::instance, 1);
+      incref_type(ctx, klass);
+      set_item(o, 0, klass);
+      ctx.publish(o);
+      made.push_back(o);
+    }
+  };  // exits: its +10 must reach the class's count
+  auto dropper = [&](typename S::Context& ctx) {
+    ctx.decref(klass);  // the creator's reference
+    while_held = ctx.collect();
+    for (Object<S>* o : made) ctx.decref(o);  // this thread's entry: -10
+    at_end = ctx.collect();
+  };
+  const ThreadsResult r = run_threads<S>(rt, Launch::one_after_another, creator, maker, dropper);
+  EXPECT_EQ(while_held, 0U) << "the instances' references were lost when their thread exited";
+  EXPECT_EQ(at_end, 1U);
+  EXPECT_EQ(r.live, 0);
+}
+
 // A pause must wait until every attached thread that is not blocked has
 // parked at a safepoint: only then may its work touch their counts and
 // queues. Thread R reaches no safepoint for a while after B asks for a

@@ -133,7 +133,7 @@ Table run_case(const Case& c) {
           case Arg::instance: {
             Obj* klass = m.global("C");
             Obj* o = new_object<S>(ctx, Kind::instance, 2);
-            ctx.incref(klass);
+            incref_type(ctx, klass);  // _PyObject_Init's _Py_INCREF_TYPE
             set_item(o, 0, klass);
             set_item(o, 1, new_int<S>(ctx, 1000));
             args.push_back(stack_steal(o));

@@ -412,16 +412,17 @@ bool Interp<S>::compare(Compare c, const Obj* a, const Obj* b) {
   return detail::compare_values(c, number(a), number(b));
 }
 
-// A class called with its attributes' values: the instance holds a counted
-// reference to its class and one to each value. CPython would push an
-// __init__ frame (CALL_ALLOC_AND_ENTER_INIT) whose `self.v = v` takes the
-// same reference to v; the frame itself is left out.
+// A class called with its attributes' values: the instance holds a
+// reference to its class (_PyObject_Init's _Py_INCREF_TYPE: per-thread
+// under cpython_ft, counted elsewhere) and one to each value. CPython would
+// push an __init__ frame (CALL_ALLOC_AND_ENTER_INIT) whose `self.v = v`
+// takes the same reference to v; the frame itself is left out.
 template <class S>
 StackRef<S> Interp<S>::make_instance(Obj* klass, std::span<std::uintptr_t> args) {
   const auto attrs = static_cast<std::uint32_t>(klass->value.i);
   if (args.size() != attrs) throw std::logic_error("pyvm: wrong argument count for a class");
   Obj* o = new_object<S>(ctx_, Kind::instance, 1 + attrs);
-  ctx_.incref(klass);
+  incref_type(ctx_, klass);
   set_item(o, 0, klass);
   for (std::uint32_t i = 0; i < attrs; ++i) {
     Obj* v = Ref::from_bits(args[i]).get();

@@ -11,15 +11,18 @@
 //   None, True, False, ()   immortal singletons
 //   code       one code object per function, its constants as children,
 //              each constant immortal (3.14t's intern_constants); the code
-//              object is deferred (_PyObject_SetDeferredRefcount)
+//              object is per_thread: deferred, with a unique id
+//              (_PyCode_New calls _PyObject_AssignUniqueId)
 //   functions  deferred (func_new calls _PyObject_SetDeferredRefcount);
 //              each holds its code object
 //   builtins   range, int, math's sqrt/cosh/cos and deque's methods,
 //              declared deferred as functions are (see docs/pyvm.md:
 //              CPython's C functions may stay mortal; that is a
 //              difference in what we declare, not in how we count)
-//   classes    deferred (3.14t defers heap types); instances hold a
-//              counted reference to theirs, as CPython's do
+//   classes    per_thread (3.14t gives heap types a unique id, which
+//              defers them too); an instance's reference to its class is
+//              _Py_INCREF_TYPE's, in the creating thread's own array
+//              (cpython_facts.h), and counted under every other strategy
 //   globals, builtins dicts   mortal, as module dicts are
 //
 // Invariant: every object here is reachable from roots_ until teardown(),
@@ -209,6 +212,10 @@ class Module {
     declare(ctx, o, CPythonFact::deferred);
     return o;
   }
+  static Obj* per_thread(Ctx& ctx, Obj* o) {
+    declare(ctx, o, CPythonFact::per_thread);
+    return o;
+  }
 
   // Dicts hold key, value pairs in order; keys are interned names, so a
   // look-up compares pointers (CPython's dict compares identity first, and
@@ -242,7 +249,7 @@ class Module {
         break;
       }
       case GlobalSpec::Tag::klass: {
-        value = deferred(ctx, new_object<S>(ctx, Kind::type));
+        value = per_thread(ctx, new_object<S>(ctx, Kind::type));
         value->value.i = g.index;
         break;
       }
@@ -262,7 +269,7 @@ class Module {
     code->value.i = code_index;
     for (std::uint32_t i = 0; i < spec.consts.size(); ++i) set_item(code, i, constant(ctx, spec.consts[i]));
     Obj* f = new_object<S>(ctx, Kind::function, 1);
-    set_item(f, 0, deferred(ctx, code));
+    set_item(f, 0, per_thread(ctx, code));
     return deferred(ctx, f);
   }
 

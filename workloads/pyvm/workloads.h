@@ -177,7 +177,7 @@ class Walk : public Base<S> {
     Obj* klass = this->runner_.module().global("C");
     return new_list<S>(ctx, kListItems, [&](std::uint32_t i) {
       Obj* o = new_object<S>(ctx, Kind::instance, 2);
-      ctx.incref(klass);
+      incref_type(ctx, klass);  // _PyObject_Init's _Py_INCREF_TYPE
       set_item(o, 0, klass);
       set_item(o, 1 + kAttrV, new_setup_int<S>(ctx, i));
       return o;
