@@ -72,11 +72,10 @@ struct ServedCell {
   std::uint64_t iterations = 0;  // this side's own sizing, from its counted pass
 };
 
-std::function<int(std::uint32_t)> binder(const Topology& topo, std::vector<int> cpus) {
-  return [&topo, cpus = std::move(cpus)](std::uint32_t tid) -> int {
-    std::string why;
-    return topo.bind_current_thread(cpus[tid], &why) ? cpus[tid] : -1;
-  };
+// The serving child reports no CPU it cannot bind (that thread runs
+// unpinned); `rcbench run` warns.
+std::function<int(std::uint32_t)> binder(const Topology& topo, const std::vector<int>& cpus) {
+  return cpu_binder(topo, cpus, [](int, const std::string&) {});
 }
 
 nlohmann::json serve_count(ServedCell& c, const CellPlan& plan, const Topology& topo) {
@@ -98,16 +97,8 @@ nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, std::op
   }
   if (const nlohmann::json counted = serve_count(c, plan, topo); counted.contains("error")) return counted;
   const Cell& cell = c.planned->cell;
-  RepetitionPlan rp;
-  rp.threads = cell.threads;
-  rp.size = plan.opt.size;
-  rp.share = plan.share;
-  rp.iterations = iterations;
-  rp.warmup = iterations > 1;
-  rp.bind = binder(topo, cell.cpus);
-  rp.cpus = cell.cpus;
-  rp.own_helper_threads = c.counted.helper_threads;
-  const Repetition rep = c.planned->kernels->repetition(rp);
+  const Repetition rep = c.planned->kernels->repetition(repetition_plan(
+      cell, plan.opt.size, plan.share, iterations, c.counted.helper_threads, binder(topo, cell.cpus)));
   if (!rep.error.empty()) return {{"error", rep.error}};
   std::string why;
   for (const auto& r : rep.disturbance.reasons) why += (why.empty() ? "" : "; ") + r;

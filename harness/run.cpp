@@ -226,13 +226,9 @@ class Runner {
   }
 
   std::function<int(std::uint32_t)> binder(const Cell& cell) {
-    return [this, cpus = cell.cpus](std::uint32_t tid) -> int {
-      const int cpu = cpus[tid];
-      std::string why;
-      if (topo_.bind_current_thread(cpu, &why)) return cpu;
+    return cpu_binder(topo_, cell.cpus, [this](int cpu, const std::string& why) {
       warn("could not bind a thread to CPU " + std::to_string(cpu) + ": " + why + " (threads run unpinned)");
-      return -1;
-    };
+    });
   }
 
   // The effective clock drifts over seconds, not milliseconds: one
@@ -326,17 +322,8 @@ class Runner {
     const int first_cpu = c.cell.cpus.empty() ? -1 : c.cell.cpus.front();
     Sample s;
     s.before = calibrate(first_cpu);
-    RepetitionPlan plan;
-    plan.threads = c.cell.threads;
-    plan.size = opt_.size;
-    plan.share = share_;
-    plan.iterations = c.iterations;
-    // A warm-up iteration pays for itself only where a repetition holds
-    // several iterations; fork_cow's one iteration fills --min-time alone.
-    plan.warmup = c.iterations > 1;
-    plan.bind = binder(c.cell);
-    plan.cpus = c.cell.cpus;
-    plan.own_helper_threads = c.counted.helper_threads;
+    RepetitionPlan plan =
+        repetition_plan(c.cell, opt_.size, share_, c.iterations, c.counted.helper_threads, binder(c.cell));
     plan.stop = &Interrupts::interrupt_flag();
     s.rep = opt_.time_counted ? c.kernels->repetition_counted(plan) : c.kernels->repetition(plan);
     if (s.rep.interrupted) return;  // a partial repetition is not a sample

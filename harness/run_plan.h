@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,37 @@ struct CellPlan {
   const double wanted = min_time / std::max(seconds_per_iteration, 1e-7);
   if (wanted <= 1) return 1;
   return std::uint64_t{1} << static_cast<int>(std::min(std::round(std::log2(wanted)), 40.0));
+}
+
+// Pins worker `tid` to the cell's CPU `tid`. A CPU it cannot bind is passed
+// to `unbound` with the reason, and that thread runs unpinned (-1).
+[[nodiscard]] inline std::function<int(std::uint32_t)> cpu_binder(
+    const Topology& topo, std::vector<int> cpus, std::function<void(int cpu, const std::string& why)> unbound) {
+  return [&topo, cpus = std::move(cpus), unbound = std::move(unbound)](std::uint32_t tid) -> int {
+    const int cpu = cpus[tid];
+    std::string why;
+    if (topo.bind_current_thread(cpu, &why)) return cpu;
+    unbound(cpu, why);
+    return -1;
+  };
+}
+
+// One timed repetition of `cell`: `iterations` after a warm-up, which pays
+// for itself only where a repetition holds several iterations (fork_cow's
+// one iteration fills --min-time alone).
+[[nodiscard]] inline RepetitionPlan repetition_plan(const Cell& cell, Size size, WorkShare share,
+                                                    std::uint64_t iterations, bool helper_threads,
+                                                    std::function<int(std::uint32_t)> bind) {
+  RepetitionPlan plan;
+  plan.threads = cell.threads;
+  plan.size = size;
+  plan.share = share;
+  plan.iterations = iterations;
+  plan.warmup = iterations > 1;
+  plan.bind = std::move(bind);
+  plan.cpus = cell.cpus;
+  plan.own_helper_threads = helper_threads;
+  return plan;
 }
 
 // Throws UsageError on bad options, as `rcbench run` would.
