@@ -27,6 +27,8 @@
 //   driver: count <cell>            child: {"iterations":N,"helper_threads":b} | {"error":...}
 //   driver: rep <cell> <iterations> [<helper_threads 0|1>]
 //                                   child: {"ns_per_item":x,"disturbed":b,"why":...} | {"error":...}
+//           (either success reply may carry "unbound":["CPU n: why",...],
+//           the CPUs its workers could not bind, which ran unpinned)
 //           (with helper_threads given, the child skips its counted pass)
 // The child ends when its standard input closes. It ignores SIGINT, so a
 // Ctrl-C reaches the driver, which lets the repetition in flight finish,
@@ -72,21 +74,31 @@ struct ServedCell {
   std::uint64_t iterations = 0;  // this side's own sizing, from its counted pass
 };
 
-// The serving child reports no CPU it cannot bind (that thread runs
-// unpinned); `rcbench run` warns.
-std::function<int(std::uint32_t)> binder(const Topology& topo, const std::vector<int>& cpus) {
-  return cpu_binder(topo, cpus, [](int, const std::string&) {});
+// A CPU a worker could not bind (that thread ran unpinned) goes into the
+// reply as "unbound", and the driver warns, as `rcbench run` does.
+using Unbound = std::vector<std::string>;
+
+std::function<int(std::uint32_t)> binder(const Topology& topo, const std::vector<int>& cpus, Unbound& unbound) {
+  return cpu_binder(topo, cpus, [&unbound](int cpu, const std::string& why) {
+    unbound.push_back("CPU " + std::to_string(cpu) + ": " + why);
+  });
+}
+
+nlohmann::json with_unbound(nlohmann::json reply, const Unbound& unbound) {
+  if (!unbound.empty()) reply["unbound"] = unbound;
+  return reply;
 }
 
 nlohmann::json serve_count(ServedCell& c, const CellPlan& plan, const Topology& topo) {
+  Unbound unbound;
   if (c.iterations == 0) {
     const Cell& cell = c.planned->cell;
-    c.counted = c.planned->kernels->counted(cell.threads, plan.opt.size, plan.opt.min_time, binder(topo, cell.cpus),
-                                            plan.share);
+    c.counted = c.planned->kernels->counted(cell.threads, plan.opt.size, plan.opt.min_time,
+                                            binder(topo, cell.cpus, unbound), plan.share);
     if (!c.counted.error.empty()) return {{"error", c.counted.error}};
     c.iterations = iterations_per_repetition(plan.opt.min_time, c.counted.seconds_per_iteration);
   }
-  return {{"iterations", c.iterations}, {"helper_threads", c.counted.helper_threads}};
+  return with_unbound({{"iterations", c.iterations}, {"helper_threads", c.counted.helper_threads}}, unbound);
 }
 
 nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, std::optional<bool> helper_threads,
@@ -97,12 +109,14 @@ nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, std::op
   }
   if (const nlohmann::json counted = serve_count(c, plan, topo); counted.contains("error")) return counted;
   const Cell& cell = c.planned->cell;
+  Unbound unbound;
   const Repetition rep = c.planned->kernels->repetition(repetition_plan(
-      cell, plan.opt.size, plan.share, iterations, c.counted.helper_threads, binder(topo, cell.cpus)));
+      cell, plan.opt.size, plan.share, iterations, c.counted.helper_threads, binder(topo, cell.cpus, unbound)));
   if (!rep.error.empty()) return {{"error", rep.error}};
   std::string why;
   for (const auto& r : rep.disturbance.reasons) why += (why.empty() ? "" : "; ") + r;
-  return {{"ns_per_item", rep.ns_per_item()}, {"disturbed", rep.disturbance.disturbed}, {"why", why}};
+  return with_unbound({{"ns_per_item", rep.ns_per_item()}, {"disturbed", rep.disturbance.disturbed}, {"why", why}},
+                      unbound);
 }
 
 // ---- the driver's children ------------------------------------------------
@@ -245,6 +259,7 @@ struct AbCell {
   std::vector<double> base_ns, head_ns;        // each side's mean of its two repetitions, per round
   std::size_t disturbed_blocks = 0;            // run again
   std::size_t accepted_disturbed = 0;          // kept past the retries
+  std::vector<std::string> unbound;            // "<side> CPU n: why", each once
   std::string error;
   PairedSummary summary;
   double p_holm = 1;
@@ -321,6 +336,7 @@ class AbSession {
           c.error = side.label() + ": " + r["error"].get<std::string>();
           return;
         }
+        note_unbound(c, side, r);
         (base_turn ? base_sum : head_sum) += r["ns_per_item"].get<double>();
         disturbed = disturbed || r["disturbed"].get<bool>();
       }
@@ -342,6 +358,14 @@ class AbSession {
     }
   }
 
+  static void note_unbound(AbCell& c, const ServeChild& side, const nlohmann::json& reply) {
+    if (!reply.contains("unbound")) return;
+    for (const auto& u : reply["unbound"]) {
+      const std::string line = side.label() + " " + u.get<std::string>();
+      if (std::find(c.unbound.begin(), c.unbound.end(), line) == c.unbound.end()) c.unbound.push_back(line);
+    }
+  }
+
   // Both sides' counted passes (strategy checks, warm caches); BASE's sizing
   // is used by both, so they time the same work.
   bool size(AbCell& c) {
@@ -353,6 +377,8 @@ class AbSession {
         c.error = (r == &a ? sides_.base() : sides_.head()).label() + ": " + (*r)["error"].get<std::string>();
         return false;
       }
+    note_unbound(c, sides_.base(), a);
+    note_unbound(c, sides_.head(), b);
     c.iterations = a["iterations"].get<std::uint64_t>();
     c.base_helpers = a["helper_threads"].get<bool>();
     c.head_helpers = b["helper_threads"].get<bool>();
@@ -464,6 +490,7 @@ nlohmann::json ab_json(const std::vector<AbCell>& cells, const AbOptions& opt, c
                         {"verdict", std::string(to_string(c.verdict))}};
     if (c.summary.ci) j["ratio_ci95"] = {c.summary.ci->low, c.summary.ci->high};
     if (!c.error.empty()) j["error"] = c.error;
+    if (!c.unbound.empty()) j["unbound"] = c.unbound;
     out["cells"].push_back(std::move(j));
   }
   return out;
@@ -627,6 +654,9 @@ int cmd_ab(const AbOptions& opt) {
     msg << count(AbVerdict::slower) << " regression(s), " << count(AbVerdict::faster) << " improvement(s), "
         << count(AbVerdict::same) << " same, " << count(AbVerdict::noise) << " noise, "
         << count(AbVerdict::insufficient) << " insufficient data, " << count(AbVerdict::failed) << " failed\n";
+    for (const AbCell& c : session.cells())
+      for (const auto& u : c.unbound)
+        std::cerr << "warning: " << c.name << ": " << u << " (that thread ran unpinned)\n";
     Interrupts::release_interrupts();
     if (!finished) {
       std::cerr << "rcbench ab: interrupted by signal " << Interrupts::signal_number() << " after "

@@ -169,7 +169,7 @@ const char* to_string(Verdict v) {
   return "?";
 }
 
-ResultsFile load_results(const std::string& path, const char* role) {
+ResultsFile load_results(const std::string& path, const char* role, const std::string& figure) {
   const std::string who = std::string(role) + " '" + path + "'";
   const std::string text = read_whole(path, who);
   nlohmann::json j;
@@ -190,7 +190,11 @@ ResultsFile load_results(const std::string& path, const char* role) {
   if (rcbench_file) f.metric = context["rcbench"].value("metric", "time");
   f.scaling = rcbench_file ? context["rcbench"].value("scaling", "weak") : "weak";
   const bool instructions = f.metric == "instructions";
-  const std::string counter = per_item_counter(f.metric);
+  if (instructions && figure != "ns_per_item")
+    throw UsageError(who + " counts instructions: --figure " + figure + " is for wall-time files");
+  const bool own_interval = !instructions && figure != "ns_per_item";
+  const std::string counter = instructions ? per_item_counter(f.metric) : figure;
+  f.unit = instructions ? "instructions" : figure == "cycles_per_item" ? "cycles" : "ns";
 
   std::map<std::string, std::size_t> index;
   std::map<std::string, bool> all_have_counter;
@@ -249,9 +253,14 @@ ResultsFile load_results(const std::string& path, const char* role) {
   for (auto& b : f.benchmarks) {
     if (!all_have_counter[b.name]) b.per_item.clear();
     // The interval describes the median of the per-item counter; without
-    // that counter it describes nothing compare judges.
-    if (const auto it = intervals.find(b.name); it != intervals.end() && !b.per_item.empty() && !instructions)
+    // that counter it describes nothing compare judges. The file holds
+    // ns_per_item's; another figure's is computed from its repetitions the
+    // same way (harness/engine/stats.h).
+    if (own_interval) {
+      if (const auto ci = median_ci95(b.per_item); ci && !b.per_item.empty()) b.ci95 = Interval{ci->low, ci->high};
+    } else if (const auto it = intervals.find(b.name); it != intervals.end() && !b.per_item.empty() && !instructions) {
       b.ci95 = it->second;
+    }
   }
   return f;
 }
@@ -318,14 +327,15 @@ std::string intervals_text(const Row& r) {
   return interval_text(*r.base_ci) + "; " + interval_text(*r.new_ci);
 }
 
-Row judge(const BenchmarkSamples& a, const BenchmarkSamples& b, const std::string& metric, double alpha,
-          double threshold) {
+Row judge(const BenchmarkSamples& a, const BenchmarkSamples& b, const std::string& metric, const std::string& unit,
+          double alpha, double threshold) {
   Row r;
   r.name = a.name;
   r.strategy = b.strategy.empty() ? a.strategy : b.strategy;
   r.workload = b.workload.empty() ? a.workload : b.workload;
   const bool per_item = !a.per_item.empty() && !b.per_item.empty();
-  r.unit = std::string(metric == "instructions" ? "instructions" : "ns") + (per_item ? "/item" : "/iteration");
+  r.unit = (per_item ? unit : std::string(metric == "instructions" ? "instructions" : "ns")) +
+           (per_item ? "/item" : "/iteration");
   r.base = per_item ? a.per_item : a.per_iteration;
   r.next = per_item ? b.per_item : b.per_iteration;
   r.base_count = count_of(a, r.base.size());
@@ -499,7 +509,7 @@ Comparison compare(const ResultsFile& base, const ResultsFile& next, const Compa
   for (const auto& a : base.benchmarks) {
     in_base[a.name] = true;
     if (const auto it = in_new.find(a.name); it != in_new.end())
-      c.rows.push_back(judge(a, *it->second, c.metric, c.alpha, c.threshold));
+      c.rows.push_back(judge(a, *it->second, c.metric, base.unit, c.alpha, c.threshold));
     else
       c.removed.push_back(a.name);
   }
@@ -721,11 +731,11 @@ nlohmann::json to_json(const Comparison& c) {
           {"exit_status", c.exit_status()}};
 }
 
-std::vector<ResultsFile> load_side(const std::string& paths, const char* role) {
+std::vector<ResultsFile> load_side(const std::string& paths, const char* role, const std::string& figure) {
   std::vector<ResultsFile> files;
   std::stringstream in(paths);
   for (std::string p; std::getline(in, p, ',');)
-    if (!p.empty()) files.push_back(load_results(p, role));
+    if (!p.empty()) files.push_back(load_results(p, role, figure));
   if (files.empty()) throw UsageError(std::string(role) + ": no results file given");
   require_one(kMetric, files, role);
   require_one(kScaling, files, role);
@@ -739,6 +749,7 @@ ResultsFile pool(const std::vector<ResultsFile>& files, bool one_value_per_file)
   ResultsFile side;
   side.metric = files.front().metric;
   side.scaling = files.front().scaling;
+  side.unit = files.front().unit;
   std::map<std::string, std::size_t> index;
   for (const auto& f : files) {
     side.path += (side.path.empty() ? "" : ",") + f.path;
@@ -776,7 +787,10 @@ int cmd_compare(const std::string& base_path, const std::string& new_path, const
   if (opt.threshold && !(*opt.threshold >= 0)) throw UsageError("--threshold must not be negative");
   if (opt.format != "console" && opt.format != "json" && opt.format != "md")
     throw UsageError("bad --format '" + opt.format + "' (valid: console, json, md)");
-  const std::vector<ResultsFile> base_files = load_side(base_path, "BASE"), new_files = load_side(new_path, "NEW");
+  if (opt.figure != "ns_per_item" && opt.figure != "cycles_per_item")
+    throw UsageError("bad --figure '" + opt.figure + "' (valid: ns_per_item, cycles_per_item)");
+  const std::vector<ResultsFile> base_files = load_side(base_path, "BASE", opt.figure),
+                                 new_files = load_side(new_path, "NEW", opt.figure);
   // Several runs per side: the run is the unit (see compare.h).
   const bool per_run = base_files.size() > 1 || new_files.size() > 1;
   const ResultsFile base = pool(base_files, per_run);

@@ -59,6 +59,12 @@ namespace rcb {
 
 struct CompareOptions {
   double alpha = 0.05;
+  // The per-item figure a wall-time file is judged on: ns_per_item, or
+  // cycles_per_item (ns per item times the calibrated clock of the CPU
+  // around each repetition; the run's canary), which held up better across
+  // runs on a VM whose speed moves (docs/measurement.md, section 4). Its
+  // interval is computed from the repetitions, as the run computes ns's.
+  std::string figure = "ns_per_item";
   std::optional<double> threshold;  // a fraction (0.05 = 5%); unset: the metric's default
   std::string format = "console";   // "console" (the table), "json" (for scripts), "md" (for a pull request)
 };
@@ -102,6 +108,7 @@ struct ResultsFile {
   // ns_per_item is per-thread time per item under weak scaling, wall time per
   // item of a fixed total under strong, so the two are never compared.
   std::string scaling;
+  std::string unit = "ns";  // of the per-item figure: ns, cycles or instructions
   std::vector<nlohmann::json> contexts;  // one per file read
   std::vector<BenchmarkSamples> benchmarks;  // in file order
 };
@@ -114,11 +121,14 @@ struct ResultsFile {
 
 // Reads a results file; `role` ("BASE" or "NEW") names it in errors.
 // Throws UsageError for a missing file or one that is not a results file.
-[[nodiscard]] ResultsFile load_results(const std::string& path, const char* role);
+// `figure` is CompareOptions::figure (a wall-time file's per-item counter).
+[[nodiscard]] ResultsFile load_results(const std::string& path, const char* role,
+                                       const std::string& figure = "ns_per_item");
 
 // One side of a comparison: one file, or several comma-separated ones
 // (all of one metric).
-[[nodiscard]] std::vector<ResultsFile> load_side(const std::string& paths, const char* role);
+[[nodiscard]] std::vector<ResultsFile> load_side(const std::string& paths, const char* role,
+                                                 const std::string& figure = "ns_per_item");
 
 // The files of one side as one: repetitions of a benchmark are pooled, or,
 // with one_value_per_file, each file contributes only its median.

@@ -224,6 +224,11 @@ void add_measurement_options(CLI::App* run, RunArgs& a) {
                   "(default: 0, do not wait)");
   run->add_option("-o,--out", opt.out, "results file (Google Benchmark JSON + rcbench context)")->capture_default_str();
   run->add_flag("!--no-interleave", opt.interleave, "run each benchmark's repetitions back to back");
+  run->add_option("--one-thread-cpus", opt.one_thread_cpus,
+                  "rotate: a 1-thread benchmark's repetitions take the CPUs of the run's widest benchmarks in turn, "
+                  "so its interval holds their differences in speed as the N-thread benchmarks do; first: every "
+                  "repetition on the placement's first CPU")
+      ->capture_default_str();
   run->add_option("--seed", a.seed,
                   "seed of the rounds' random order (default: a fresh one; the results file records it as "
                   "context.rcbench.measurement.round_order_seed, so --seed replays that order)");
@@ -406,6 +411,11 @@ int main(int argc, char** argv) {
                   "smallest change in percent that counts, such as 5 or 5% (default: 5 for wall time, 1 for "
                   "instructions)");
   cmp->add_option("--alpha", cmp_opt.alpha, "significance level of the Mann-Whitney U test")->capture_default_str();
+  cmp->add_option("--figure", cmp_opt.figure,
+                  "a wall-time file's per-item figure: ns_per_item, or cycles_per_item (normalised by the calibrated "
+                  "clock around each repetition, which holds better across runs on a machine whose speed moves; "
+                  "see docs/measurement.md)")
+      ->capture_default_str();
   cmp->add_option("--format", cmp_opt.format,
                   "console (the table), json (for scripts) or md (a Markdown table for a pull request)")
       ->capture_default_str();

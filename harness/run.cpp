@@ -79,6 +79,7 @@ struct CellRun {
   const CellKernels* kernels = nullptr;
   CountedPass counted;
   std::uint64_t iterations = 1;  // timed iterations per repetition
+  std::vector<int> rotation;     // a 1-thread cell's CPUs, repetition k on rotation[k % size]; empty: cell.cpus
   std::vector<Sample> samples;
   std::size_t clean = 0, disturbed = 0;
   bool done = false;
@@ -133,7 +134,9 @@ class Runner {
   Runner(const RunOptions& opt, WorkShare share, const Topology& topo, const Placement& placement,
          std::vector<CellRun> cells, nlohmann::json context, const ResultsOutput& out)
       : opt_(opt), share_(share), topo_(topo), placement_(placement), cells_(std::move(cells)),
-        context_(std::move(context)), out_(out), start_(Clock::now()), tty_(isatty(STDERR_FILENO) != 0) {}
+        context_(std::move(context)), out_(out), start_(Clock::now()), tty_(isatty(STDERR_FILENO) != 0) {
+    if (opt_.one_thread_cpus == "rotate") one_thread_rotation();
+  }
 
   int run() {
     auto deadline = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.max_time));
@@ -223,6 +226,33 @@ class Runner {
 
   void checkpoint_every(Clock::duration period) {
     if (Clock::now() - last_checkpoint_ >= period) checkpoint();
+  }
+
+  // A 1-thread cell pinned to the placement's first CPU measures that CPU
+  // alone, while its N-thread cells run on whatever state the others are in:
+  // on these VMs one vCPU ran a lone process 1.5x slower than the other for
+  // minutes, which a 1-thread interval on CPU 0 cannot show. Rotating its
+  // repetitions over the CPUs the run's widest cells use puts each CPU's
+  // state into its samples, so its interval covers what a run on another
+  // CPU would see. The counted pass stays on the first CPU (it sizes the
+  // repetitions and counts, and neither depends on the CPU).
+  void one_thread_rotation() {
+    std::vector<int> widest;  // distinct, in the placement's order
+    for (const auto& c : cells_) {
+      std::vector<int> distinct;
+      for (const int cpu : c.cell.cpus)
+        if (cpu >= 0 && std::find(distinct.begin(), distinct.end(), cpu) == distinct.end()) distinct.push_back(cpu);
+      if (distinct.size() > widest.size()) widest = std::move(distinct);
+    }
+    if (widest.size() < 2) return;
+    for (auto& c : cells_)
+      if (c.cell.threads == 1) c.rotation = widest;
+  }
+
+  [[nodiscard]] static Cell repetition_cell(const CellRun& c) {
+    Cell cell = c.cell;
+    if (!c.rotation.empty()) cell.cpus = {c.rotation[c.samples.size() % c.rotation.size()]};
+    return cell;
   }
 
   std::function<int(std::uint32_t)> binder(const Cell& cell) {
@@ -319,11 +349,12 @@ class Runner {
       Clock::time_point began;
       ~Wall() { c.repetition_wall = std::chrono::duration<double>(Clock::now() - began).count(); }
     } wall{c, began};
-    const int first_cpu = c.cell.cpus.empty() ? -1 : c.cell.cpus.front();
+    const Cell cell = repetition_cell(c);
+    const int first_cpu = cell.cpus.empty() ? -1 : cell.cpus.front();
     Sample s;
     s.before = calibrate(first_cpu);
     RepetitionPlan plan =
-        repetition_plan(c.cell, opt_.size, share_, c.iterations, c.counted.helper_threads, binder(c.cell));
+        repetition_plan(cell, opt_.size, share_, c.iterations, c.counted.helper_threads, binder(cell));
     plan.stop = &Interrupts::interrupt_flag();
     s.rep = opt_.time_counted ? c.kernels->repetition_counted(plan) : c.kernels->repetition(plan);
     if (s.rep.interrupted) return;  // a partial repetition is not a sample
@@ -332,7 +363,7 @@ class Runner {
       return;
     }
     s.after = calibrate(first_cpu);
-    s.speeds = cpu_speeds(c.cell.cpus);
+    s.speeds = cpu_speeds(cell.cpus);
     judge_cpu_speeds(s.speeds, s.rep.disturbance);
     for (std::size_t t = 0; t < s.rep.bound_cpu.size(); ++t)
       if (s.rep.bound_cpu[t] >= 0 && s.rep.last_cpu[t] != s.rep.bound_cpu[t])
@@ -545,7 +576,8 @@ nlohmann::json Runner::document() const {
                                   {"units", share_.units(c.cell.threads)},
                                   {"size", std::string(to_string(opt_.size))},
                                   {"placement", placement_.describe()},
-                                  {"bound_cpus", c.cell.cpus},
+                                  {"bound_cpus", c.rotation.empty() ? c.cell.cpus : c.rotation},
+                                  {"cpus_rotated", !c.rotation.empty()},
                                   {"oversubscribed", c.cell.oversubscribed}};
     nlohmann::json summary = summary_json(c);
     const auto base_run = [&] {
@@ -786,6 +818,8 @@ static void choose_threads(RunOptions& opt, const Topology& topo, const Placemen
 static RunOptions checked_options(const RunOptions& opt_in) {
   RunOptions opt = opt_in;
   if (opt.repetitions < 1) throw UsageError("--repetitions must be at least 1");
+  if (opt.one_thread_cpus != "rotate" && opt.one_thread_cpus != "first")
+    throw UsageError("bad --one-thread-cpus '" + opt.one_thread_cpus + "' (valid: rotate, first)");
   if (!(opt.min_time >= 0) || !std::isfinite(opt.min_time)) throw UsageError("--min-time must be a positive number of seconds");
   if (opt.min_time == 0) opt.min_time = default_min_time(opt.size);
   if (!(opt.max_time >= 0) || !std::isfinite(opt.max_time)) throw UsageError("--max-time must be a positive number of seconds");
@@ -939,6 +973,7 @@ static nlohmann::json run_context(const Topology& topo, const FrequencyControl& 
                         {"time_counted", opt.time_counted},
                         {"placement", placement.describe()},
                         {"oversubscribe", opt.oversubscribe},
+                        {"one_thread_cpus", opt.one_thread_cpus},
                         {"drift_threshold", opt.drift_threshold},
                         {"cv_threshold", opt.cv_threshold}};
   // The formulas of this file's scaling (harness/engine/measure.h has both).

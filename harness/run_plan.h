@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,13 +43,16 @@ struct CellPlan {
 }
 
 // Pins worker `tid` to the cell's CPU `tid`. A CPU it cannot bind is passed
-// to `unbound` with the reason, and that thread runs unpinned (-1).
+// to `unbound` with the reason, and that thread runs unpinned (-1). Every
+// worker calls this as it starts, so `unbound` is called under a lock.
 [[nodiscard]] inline std::function<int(std::uint32_t)> cpu_binder(
     const Topology& topo, std::vector<int> cpus, std::function<void(int cpu, const std::string& why)> unbound) {
-  return [&topo, cpus = std::move(cpus), unbound = std::move(unbound)](std::uint32_t tid) -> int {
+  return [&topo, cpus = std::move(cpus), unbound = std::move(unbound),
+          lock = std::make_shared<std::mutex>()](std::uint32_t tid) -> int {
     const int cpu = cpus[tid];
     std::string why;
     if (topo.bind_current_thread(cpu, &why)) return cpu;
+    const std::lock_guard<std::mutex> held(*lock);
     unbound(cpu, why);
     return -1;
   };

@@ -55,6 +55,10 @@ struct RunOptions {
   std::string placement = "compact";
   bool oversubscribe = false;
   bool interleave = true;
+  // --one-thread-cpus: rotate (a 1-thread cell's repetitions take the CPUs
+  // of the run's widest cells in turn) or first (always the placement's
+  // first CPU). See Runner::one_thread_rotation in harness/run.cpp.
+  std::string one_thread_cpus = "rotate";
   std::optional<std::uint64_t> seed;  // --seed: the rounds' order; empty: a fresh random seed
   bool freq_control = true;
   double drift_threshold = 0.05;  // |after/before - 1| that flags a benchmark

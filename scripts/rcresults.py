@@ -12,6 +12,7 @@ Nothing here imports matplotlib, so a comparison or regression script can share 
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -250,6 +251,11 @@ class Cell:
                 return float(lo), float(hi)
         return None
 
+    def interval_of(self, key: str) -> tuple[float, float] | None:
+        """The 95% interval of `key`'s median: the file's own for ns_per_item and items_per_second,
+        else the same distribution-free interval computed from the repetitions (None below 6)."""
+        return self.interval(key) if key in ("ns_per_item", "items_per_second") else median_ci95(self.values(key))
+
     def interval(self, key: str = "ns_per_item") -> tuple[float, float] | None:
         """The 95% interval of `key`'s median where the file has one, else None. Only ns_per_item
         has its own; items_per_second is its reciprocal (times threads), so its interval is the
@@ -410,6 +416,21 @@ def comparison(res: "Results") -> list[Ratio]:
     return out
 
 
+def median_ci95(values: list[float]) -> tuple[float, float] | None:
+    """Distribution-free 95% interval of the median, as the harness computes it
+    (harness/engine/stats.h): the order statistics k and n+1-k, with k the largest rank whose
+    binomial(n, 1/2) tail stays within 2.5%; None when no rank does (n < 6)."""
+    v = sorted(values)
+    n = len(v)
+    cdf, k = 0.0, 0
+    for j in range(n // 2):
+        cdf += math.exp(math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) - n * math.log(2))
+        if cdf > 0.025:
+            break
+        k = j + 1
+    return (v[k - 1], v[n - k]) if k else None
+
+
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -430,9 +451,11 @@ def _cell_key(entry: dict) -> tuple[str, str, int] | None:
 
 
 def read_json(path: str) -> dict:
-    """The parsed file, or InputError with the reason in words a person can act on."""
+    """The parsed file (gzip-compressed when its name ends in .gz, as committed results are), or
+    InputError with the reason in words a person can act on."""
     try:
-        with open(path, encoding="utf-8") as f:
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
         raise InputError("no such file") from None
@@ -444,6 +467,8 @@ def read_json(path: str) -> dict:
         raise InputError("not JSON (not UTF-8 text)") from None
     except json.JSONDecodeError as e:
         raise InputError(f"not JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except (gzip.BadGzipFile, EOFError):
+        raise InputError("named .gz but not a whole gzip file") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise InputError("not a results file (no 'benchmarks' list; expected `rcbench run --out` output)")
     return data

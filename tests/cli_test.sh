@@ -221,6 +221,34 @@ for b in d["benchmarks"]:
         assert abs(b["ns_per_item"] * b["items_per_second"] / 1e9 - 1) < 1e-9, b
 PY
 then passes=$((passes + 1)); else echo "FAIL strong-run: scaling not recorded as strong"; fails=$((fails + 1)); fi
+# A 1-thread cell's repetitions take the 2-thread cells' CPUs in turn (--one-thread-cpus rotate,
+# the default); with first, every repetition is on the first of them.
+if python3 - "$tmp/strong.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["context"]["rcbench"]["options"]["one_thread_cpus"] == "rotate"
+reps = lambda t: [b for b in d["benchmarks"] if b["run_type"] == "iteration" and b["threads"] == t]
+wide = reps(2)[0]["rcbench"]["bound_cpus"]
+for b in reps(1):
+    r = b["rcbench"]
+    assert r["cpus_rotated"] and r["bound_cpus"] == wide, r
+    assert r["repetition"]["bound_cpus"] == [wide[b["repetition_index"] % 2]], (b["repetition_index"], r["repetition"])
+PY
+then passes=$((passes + 1)); else echo "FAIL one-thread-rotate: 1-thread repetitions not on the CPUs in turn"; fails=$((fails + 1)); fi
+check one-thread-first 0 "$rcbench" run --strategy atomic --workload shared_list --threads 1,2 --one-thread-cpus first \
+  "${quick[@]}" --out "$tmp/first.json"
+if python3 - "$tmp/first.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+one = [b for b in d["benchmarks"] if b["run_type"] == "iteration" and b["threads"] == 1]
+assert one and all(b["rcbench"]["repetition"]["bound_cpus"] == one[0]["rcbench"]["bound_cpus"][:1] for b in one), one
+assert not one[0]["rcbench"]["cpus_rotated"]
+PY
+then passes=$((passes + 1)); else echo "FAIL one-thread-first: 1-thread repetitions moved"; fails=$((fails + 1)); fi
+check one-thread-bad 2 "$rcbench" run --strategy atomic --workload shared_list --one-thread-cpus all
+expect_text one-thread-bad "bad --one-thread-cpus 'all' \(valid: rotate, first\)"
+expect_one_line one-thread-bad
+
 # With every workload, the one whose threads depend on each other is left out, not refused.
 check strong-list 0 "$rcbench" run --list --scaling strong --strategy atomic --threads 1,2 --out "$tmp/list.json"
 expect_text strong-list '^dimuon/atomic/threads:2$'
@@ -351,7 +379,7 @@ fi  # signals
 if in_part ab; then
 # rcbench ab's driver: verdicts, failures and signals against stand-in sides
 # whose answers are fixed, so every verdict below is certain, not sampled.
-for side in base-100 head-100 head-103 head-120 head-80 head-error head-die head-slow; do
+for side in base-100 head-100 head-103 head-120 head-80 head-error head-die head-slow head-unbound; do
   ln -s "$(dirname "$0")/cli/fake_serve.sh" "$tmp/$side"
 done
 ab() { "$rcbench" ab "$tmp/$1" "$tmp/$2" "${@:3}"; }
@@ -383,6 +411,8 @@ check ab-md 1 ab base-100 head-120 --rounds 12 --format md
 expect_text ab-md '^\| cell \| rounds \| HEAD vs BASE'
 check ab-failed 1 ab base-100 head-error --rounds 12
 expect_text ab-failed 'FAILED: HEAD: checksum mismatch \(fake\)'
+check ab-unbound 0 ab base-100 head-unbound --rounds 12
+expect_text ab-unbound '^warning: w/s/threads:1: HEAD CPU 7: not in the cpuset \(fake\) \(that thread ran unpinned\)$'
 check ab-side-dies 1 ab base-100 head-die --rounds 12
 expect_text ab-side-dies "HEAD's rcbench ended"
 check ab-missing 2 "$rcbench" ab "$tmp/base-100" "$tmp/nope"

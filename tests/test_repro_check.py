@@ -42,8 +42,11 @@ class FilesModeTest(unittest.TestCase):
         self.assertIn("intervals: 95% intervals of the median", out)
         # benchmarks, within 5%, overlapping, p90, max: 6 at 1 thread (plain, atomic, biased × 2
         # workloads), 4 at 2 threads (plain runs at 1 thread only).
-        self.assertEqual(row(out, "1 thread"), ["6", "5", "(83%)", "4", "(67%)", "30.0%", "30.0%"])
-        self.assertEqual(row(out, "2+ threads"), ["4", "3", "(75%)", "3", "(75%)", "20.0%", "20.0%"])
+        # ... then how often A's interval holds B's median, and B's A's.
+        self.assertEqual(row(out, "1 thread"), ["6", "5", "(83%)", "4", "(67%)", "30.0%", "30.0%",
+                                                "4", "(67%)", "4", "(67%)"])
+        self.assertEqual(row(out, "2+ threads"), ["4", "3", "(75%)", "3", "(75%)", "20.0%", "20.0%",
+                                                  "3", "(75%)", "3", "(75%)"])
         self.assertIn("3 benchmark(s) disagree:", out)
         listed = [x.split()[0] for x in out.split("disagree:")[1].strip().splitlines()]
         self.assertEqual(listed, ["shared_list/atomic/threads:1", "hot_object/biased/threads:2",
@@ -103,6 +106,35 @@ class FilesModeTest(unittest.TestCase):
         self.assertEqual(loaded.cells[key].median("ns_per_item"), original.cells[key].median("ns_per_item"))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("every benchmark agrees", p.stdout)
+
+    def test_the_canary_normalised_figure_cancels_a_slower_clock(self):
+        """B is A with every time 10% longer and the same cycles per item, as when the whole VM ran
+        at a 10% slower clock: in ns nothing agrees, in cycles everything does."""
+        with open(BASE) as f:
+            doc = json.load(f)
+        scaled = {"ns_per_item", "ns_per_item_ci95_low", "ns_per_item_ci95_high", "real_time"}
+
+        def slower(node):
+            if isinstance(node, dict):
+                return {k: v * 1.1 if k in scaled and isinstance(v, (int, float)) else slower(v)
+                        for k, v in node.items()}
+            return [slower(v) for v in node] if isinstance(node, list) else node
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "slow-clock.json")
+            with open(path, "w") as f:
+                json.dump(slower(doc), f)
+            ns = run("--files", BASE, path)
+            cycles = run("--files", BASE, path, "--figure", "cycles_per_item")
+        self.assertEqual(ns.returncode, 0, ns.stderr)
+        self.assertEqual(row(ns.stdout, "1 thread")[1:3], ["0", "(0%)"])
+        self.assertEqual(cycles.returncode, 0, cycles.stderr)
+        self.assertIn("median cycles_per_item (canary-normalised)", cycles.stdout)
+        self.assertIn("every benchmark agrees", cycles.stdout)
+
+    def test_a_figure_it_does_not_know_exits_2(self):
+        p = run("--files", BASE, NEW, "--figure", "items_per_second")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--figure takes one of: ns_per_item, cycles_per_item", p.stderr)
 
     def test_bad_usage_and_unreadable_files_exit_2(self):
         self.assertEqual(run("--files", BASE).returncode, 2)
