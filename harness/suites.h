@@ -45,8 +45,8 @@ inline constexpr std::array<std::string_view, 8> seed_workloads{
 // CPython's family, with the seeds' biased and atomic it is built from, on
 // the workloads that declare CPython's immortal and deferred objects, plus
 // the cross-thread drop and the blocked owner that biased counting retains for.
-inline constexpr std::array<std::string_view, 6> cpython_strategies{
-    "plain", "atomic", "biased", "immortal", "deferred", "cpython_ft"};
+inline constexpr std::array<std::string_view, 7> cpython_strategies{
+    "plain", "atomic", "biased", "immortal", "deferred", "cpython_ft", "cpython_ft313"};
 inline constexpr std::array<std::string_view, 5> cpython_workloads{"fib", "hot_object", "shared_list", "handoff",
                                                                    "blocked_owner"};
 // The scalable and library strategies on the micro workloads, against the
@@ -59,8 +59,8 @@ inline constexpr std::array<std::string_view, 6> micro_workloads{"shared_list", 
                                                                  "hot_object", "fib", "matmul_lists"};
 // The interpreter: the strategies a runtime engineer weighs for CPython,
 // on every pyvm program.
-inline constexpr std::array<std::string_view, 7> pyvm_strategies{"plain",    "gil",      "atomic",    "biased",
-                                                                 "immortal", "deferred", "cpython_ft"};
+inline constexpr std::array<std::string_view, 8> pyvm_strategies{
+    "plain", "gil", "atomic", "biased", "immortal", "deferred", "cpython_ft", "cpython_ft313"};
 inline constexpr std::array<std::string_view, 8> pyvm_workloads{
     "pyvm_fib",         "pyvm_shared_iter",  "pyvm_shared_iter_imm",   "pyvm_private_iter",
     "pyvm_shared_call", "pyvm_tuple_tree",   "pyvm_producer_consumer", "pyvm_dimuon"};

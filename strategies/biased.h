@@ -68,16 +68,28 @@ struct BiasedTuning : Counted {
   // deferred objects, and collections, scheduled by CPython's allocation
   // rule, that stop the world and merge every queue.
   static constexpr bool kCPython = false;
+  // Which CPython's rules (strategies/cpython_ft.h has both profiles).
+  static constexpr CPythonRelease kRelease = CPythonRelease::v3_14;
   using GcMemory = ProcessMemory;  // what the collection rule's memory gate reads
 };
 
 template <class Tuning = BiasedTuning>
 struct BasicBiased {
   static constexpr bool kCPython = Tuning::kCPython;
+  // What 3.14t has and 3.13t had not: deferred counting with tagged stack
+  // references (pycore_stackref.h), per-thread counts (uniqueid.c), and the
+  // collector's memory gate (gh-132917). 3.13t made its deferred objects
+  // immortal once a thread started (gh-117783) and counted every stack
+  // reference (its frames hold PyObject *).
+  static constexpr bool k313 = kCPython && Tuning::kRelease == CPythonRelease::v3_13;
+  static constexpr bool kTaggedStack = kCPython && !k313;
+  static constexpr bool kPerThread = kCPython && !k313;
   static constexpr StrategyInfo info{
       Tuning::kName,
-      kCPython ? "CPython 3.14t: biased counts, immortal and deferred objects, stop-the-world merges of every queue"
-               : "owner thread counts non-atomically, others atomically; cross-thread drops queued to the owner",
+      k313        ? "CPython 3.13t: biased counts, immortal objects (deferred ones immortalised once a thread "
+                    "starts), every stack reference counted, stop-the-world merges of every queue"
+      : kCPython ? "CPython 3.14t: biased counts, immortal and deferred objects, stop-the-world merges of every queue"
+                 : "owner thread counts non-atomically, others atomically; cross-thread drops queued to the owner",
       true};
   static constexpr auto reported = [] {
     if constexpr (kCPython)
@@ -213,7 +225,7 @@ struct BasicBiased {
 
     // cpython_ft only.
     World world_;
-    GcState<typename Tuning::GcMemory> gc_;
+    GcState<typename Tuning::GcMemory, /*kMemoryGate=*/!k313> gc_;
     DeferredHeap<Obj> deferred_;
     PinnedList<Obj> immortal_;
     PerThreadIds ids_;
@@ -340,7 +352,11 @@ struct BasicBiased {
     {
       if ((o->rc.gc_bits & kStackUncounted) != 0) return;
       o->rc.gc_bits |= kStackUncounted;
-      if (fact == CPythonFact::immortal) {
+      // 3.13t: what 3.14t defers (functions, code objects, heap types,
+      // modules) it marks deferred and then makes immortal when the first
+      // non-main thread starts (gh-117783, _PyGC_ImmortalizeDeferredObjects);
+      // every thread that runs a cell here is one.
+      if (k313 || fact == CPythonFact::immortal) {
         o->rc.tid.store(kUnowned, std::memory_order_relaxed);
         o->rc.local.store(kImmortalLocal, std::memory_order_relaxed);
         o->rc.shared.store(0, std::memory_order_relaxed);
@@ -357,7 +373,7 @@ struct BasicBiased {
     // (_PyObject_ThreadIncrefSlow), or count as usual when the object has no
     // id or this thread is exiting.
     void incref_per_thread(Obj* o)
-      requires kCPython
+      requires kPerThread
     {
       const std::size_t index = static_cast<std::size_t>(o->rc.unique_id) - 1;  // no id: wraps past any size
       if (index < per_thread_.size()) [[likely]] {
@@ -369,7 +385,7 @@ struct BasicBiased {
     }
     // _Py_DECREF_TYPE: out of range, an ordinary decref (never a resize).
     void decref_per_thread(Obj* o)
-      requires kCPython
+      requires kPerThread
     {
       const std::size_t index = static_cast<std::size_t>(o->rc.unique_id) - 1;
       if (index < per_thread_.size()) [[likely]] {
@@ -380,10 +396,15 @@ struct BasicBiased {
       decref(o);
     }
     [[nodiscard]] bool stack_skips_count(const Obj* o) const
-      requires kCPython
+      requires kTaggedStack
     {
       return (o->rc.gc_bits & kStackUncounted) != 0;
     }
+    // 3.13t's frames and value stack hold PyObject * with a count each
+    // (pycore_frame.h: `PyObject *localsplus[]`; LOAD_FAST is Py_INCREF),
+    // so what 3.14 borrows is counted; an immortal object's count is then
+    // Py_INCREF's immortality test and nothing more.
+    static constexpr bool kEveryStackRefCounted = k313;
 
     // CPython 3.14t's Py_INCREF loads `local` once and uses that one value
     // for the immortality test and the owner's add (Py_DECREF likewise).

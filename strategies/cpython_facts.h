@@ -46,6 +46,9 @@ namespace rcb {
 
 enum class CPythonFact : std::uint8_t { immortal, deferred, per_thread };
 
+// Whose rules a CPython-modelling strategy follows (strategies/cpython_ft.h).
+enum class CPythonRelease : std::uint8_t { v3_13, v3_14 };
+
 // Tells the strategy what CPython would do with `o`. Call on the creating
 // thread, before the object is published.
 template <class Ctx, class O>
@@ -146,11 +149,21 @@ template <class S>
 }
 
 // PyStackRef_Borrow (LOAD_FAST_BORROW): a stack reference that takes no
-// count under any strategy, because something else (the frame's local, a
-// code object's constants) is known to keep the object alive while it is
-// on the stack. Closing it does nothing; storing it in the heap counts.
-template <class S>
-[[nodiscard]] StackRef<S> stack_borrow(Object<S>* o) {
+// count, because something else (the frame's local, a code object's
+// constants) is known to keep the object alive while it is on the stack.
+// Closing it does nothing; storing it in the heap counts. The compiler
+// chooses it, not the object, so every strategy borrows alike, except one
+// that models an interpreter without stack references (cpython_ft313:
+// 3.13 has no LOAD_FAST_BORROW, and its LOAD_FAST increfs), which says so
+// with kEveryStackRefCounted.
+template <class S, class Ctx>
+[[nodiscard]] StackRef<S> stack_borrow(Ctx& ctx, Object<S>* o) {
+  if constexpr (requires { Ctx::kEveryStackRefCounted; }) {
+    if constexpr (Ctx::kEveryStackRefCounted) {
+      ctx.incref(o);
+      return StackRef<S>::counted(o);
+    }
+  }
   return StackRef<S>::uncounted(o);
 }
 

@@ -48,11 +48,35 @@ namespace rcb {
 struct CPythonFtTuning : BiasedTuning {
   static constexpr std::string_view kName = "cpython_ft";
   static constexpr bool kCPython = true;
+  static constexpr CPythonRelease kRelease = CPythonRelease::v3_14;
+};
+
+// cpython_ft313: CPython 3.13t's profile of the same machinery (the
+// differences, each from 3.13.0's source, are in docs/pyvm.md, "CPython
+// 3.13t and 3.14t"):
+//   - no deferred counting yet: what 3.14t defers (functions, code objects,
+//     heap types) is immortal once the first non-main thread starts
+//     (gh-117783, _PyGC_ImmortalizeDeferredObjects; 3.13.0's
+//     pycore_gc.h `immortalize`), so declared deferred and per_thread
+//     objects are immortal here;
+//   - no stack references: frames hold PyObject * (pycore_frame.h), every
+//     LOAD_FAST increfs and nothing is borrowed (LOAD_FAST_BORROW is 3.14a7);
+//   - no per-thread counts (_Py_INCREF_TYPE and uniqueid.c are 3.14):
+//     _PyObject_Init does Py_INCREF(type), an immortal no-op after the above;
+//   - the collector's trigger without 3.14's memory gate.
+// Specialisation is off in 3.13t (pycore_code.h: ENABLE_SPECIALIZATION 0);
+// the generic forms take and drop the same references as the specialised
+// ones pyvm runs, so that changes dispatch, which pyvm does not model.
+struct CPythonFt313Tuning : CPythonFtTuning {
+  static constexpr std::string_view kName = "cpython_ft313";
+  static constexpr CPythonRelease kRelease = CPythonRelease::v3_13;
 };
 
 using CPythonFt = BasicBiased<CPythonFtTuning>;
+using CPythonFt313 = BasicBiased<CPythonFt313Tuning>;
 
 static_assert(RefCountStrategy<CPythonFt>);
 static_assert(RefCountStrategy<Uncounted<CPythonFt>>);
+static_assert(RefCountStrategy<CPythonFt313>);
 
 }  // namespace rcb

@@ -45,10 +45,13 @@
 namespace rcb {
 
 // The kinds CPython allocates with Py_TPFLAGS_HAVE_GC, through gc_alloc:
-// lists, tuples, dicts, functions, instances of classes, deques and heap
-// types. Code objects, ints, floats, strs, ranges and None are not GC
-// objects (PyCode_Type, PyLong_Type, PyFloat_Type, PyUnicode_Type,
-// PyRange_Type have no Py_TPFLAGS_HAVE_GC).
+// lists, tuples, dicts, functions, instances of classes, deques, heap
+// types, list and tuple iterators (PyListIter_Type, list_iter's
+// PyObject_GC_New) and, in the free-threaded build, code objects (made GC
+// objects so that they can be deferred, gh-117376). Ints, floats, strs,
+// ranges, range iterators and None are not GC objects (PyLong_Type,
+// PyFloat_Type, PyUnicode_Type, PyRange_Type, PyRangeIter_Type have no
+// Py_TPFLAGS_HAVE_GC).
 [[nodiscard]] constexpr bool is_gc_kind(Kind k) {
   switch (k) {
     case Kind::list:
@@ -58,6 +61,8 @@ namespace rcb {
     case Kind::instance:
     case Kind::deque:
     case Kind::type:
+    case Kind::seq_iter:
+    case Kind::code:
       return true;
     default:
       return false;
@@ -99,8 +104,10 @@ struct ProcessMemory {
 };
 
 // The interpreter's share of the rule (gcstate). Written at flushes (once
-// per 512 allocations of a thread) and by collections.
-template <class Memory = ProcessMemory>
+// per 512 allocations of a thread) and by collections. kMemoryGate: 3.14's
+// gc_should_collect_mem_usage (gh-132917); 3.13's rule stops at the
+// long_lived_total / 4 test.
+template <class Memory = ProcessMemory, bool kMemoryGate = true>
 class GcState {
  public:
   // A thread flushes its alloc_count. Returns whether it should schedule a
@@ -116,6 +123,7 @@ class GcState {
     const std::int64_t count = young_.load(std::memory_order_relaxed);
     if (count <= GcRules::kYoungThreshold) return false;
     if (count < long_lived_total_.load(std::memory_order_relaxed) / GcRules::kLongLivedDivisor) return false;
+    if constexpr (!kMemoryGate) return true;
     return memory_grew();
   }
 
@@ -214,8 +222,8 @@ class GcThreadState {
 // thread that finds another collection in progress returns at once, and
 // parks first if that one already asked for the pause (it would otherwise
 // wait for this thread's next safepoint).
-template <class Memory, class Work>
-bool run_collection(World& world, GcState<Memory>& gc, bool scheduled, bool attached, Work&& work) {
+template <class Memory, bool kMemoryGate, class Work>
+bool run_collection(World& world, GcState<Memory, kMemoryGate>& gc, bool scheduled, bool attached, Work&& work) {
   if (!gc.begin(scheduled)) {
     if (attached && world.pause_requested()) world.park();
     return false;

@@ -65,6 +65,7 @@ enum class Kind : std::uint8_t {
   str,       // pyvm: an interned name; value.i indexes the program's name table
   none,      // pyvm: None
   range,     // pyvm: range and its iterator; value.i packs next (low half) and stop (high half)
+  seq_iter,  // pyvm: a list or tuple iterator; its one child is the sequence, value.i the next index
   deque,     // pyvm: a bounded deque; value.i packs head (low half) and length (high half)
 };
 
@@ -91,6 +92,7 @@ struct Object {
       case Kind::dict:
       case Kind::instance:
       case Kind::deque:
+      case Kind::seq_iter:
         return true;
       default:
         return false;

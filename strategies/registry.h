@@ -38,6 +38,7 @@ using AllStrategies = TypeList<
     Immortal,       // strategies/immortal.h
     Deferred,       // strategies/deferred.h
     CPythonFt,      // strategies/cpython_ft.h
+    CPythonFt313,   // strategies/cpython_ft.h
     Sticky,         // strategies/sticky.h
     Sharded,        // strategies/sharded.h
     RefCache,       // strategies/refcache.h

@@ -44,7 +44,7 @@ constexpr std::uint32_t kThreads = 4;
 
 template <class S>
 class ImmortalAttack : public ::testing::Test {};
-using WithImmortals = ::testing::Types<Immortal, CPythonFt>;
+using WithImmortals = ::testing::Types<Immortal, CPythonFt, CPythonFt313>;
 TYPED_TEST_SUITE(ImmortalAttack, WithImmortals, StrategyName);
 
 // Four threads drop references they never took, a hundred thousand times
@@ -423,6 +423,68 @@ TYPED_TEST(PauseAttack, APauseWaitsForARunningThreadToPark) {
 }
 
 // ---------------------------------------------------------------------------
+
+// The two CPython profiles on the same objects: what 3.14t defers 3.13t
+// made immortal (gh-117783), and what 3.14t's stack holds without a count
+// (a deferred object's reference, a borrow) 3.13t's PyObject * stack
+// counts. Each side fails if the profiles are swapped.
+template <class S>
+struct ProfileSeen {
+  bool function_stack_ref_counted = false;
+  bool borrow_counted = false;
+  bool headers_unchanged = false;
+  std::uint64_t per_thread_ops = 0;
+  std::int64_t mortal_count_while_borrowed = 0;
+};
+template <class S>
+ProfileSeen<S> profile_seen() {
+  ProfileSeen<S> seen;
+  const std::int64_t live = on_one_thread<S>([&](typename S::Context& ctx) {
+    Object<S>* fn = new_object<S>(ctx, Kind::function, 0);
+    declare(ctx, fn, CPythonFact::deferred);
+    Object<S>* klass = new_object<S>(ctx, Kind::type);
+    declare(ctx, klass, CPythonFact::per_thread);
+    Object<S>* mortal = new_int<S>(ctx, 1000);
+    std::array<unsigned char, 2 * sizeof(typename S::Header)> before{};
+    std::memcpy(before.data(), &fn->rc, sizeof(typename S::Header));
+    std::memcpy(before.data() + sizeof(typename S::Header), &klass->rc, sizeof(typename S::Header));
+    const StackRef<S> f = stack_new(ctx, fn);  // LOAD_GLOBAL of a function
+    seen.function_stack_ref_counted = f.holds_count();
+    stack_close(ctx, f);
+    Object<S>* instance = new_object<S>(ctx, Kind::instance, 1);
+    incref_type(ctx, klass);  // _PyObject_Init
+    set_item(instance, 0, klass);
+    ctx.decref(instance);
+    const StackRef<S> b = stack_borrow(ctx, mortal);  // LOAD_FAST_BORROW (3.14), LOAD_FAST (3.13)
+    seen.borrow_counted = b.holds_count();
+    seen.mortal_count_while_borrowed = static_cast<std::int64_t>(mortal->rc.local.load());
+    stack_close(ctx, b);
+    ctx.decref(mortal);
+    seen.headers_unchanged =
+        std::memcmp(before.data(), &fn->rc, sizeof(typename S::Header)) == 0 &&
+        std::memcmp(before.data() + sizeof(typename S::Header), &klass->rc, sizeof(typename S::Header)) == 0;
+    seen.per_thread_ops = ctx.counters[Counter::per_thread_ops];
+    ctx.decref(fn);  // the creator's references: 3.14t's collection frees them, 3.13t's shutdown
+    ctx.decref(klass);
+    ctx.collect();
+  });
+  EXPECT_EQ(live, 0) << S::info.name;
+  return seen;
+}
+
+TEST(CPythonProfiles, ThreeThirteenCountsEveryStackReferenceAndNothingDeferred) {
+  const auto v313 = profile_seen<CPythonFt313>();
+  EXPECT_TRUE(v313.function_stack_ref_counted) << "3.13t's stack holds PyObject *: every reference counted";
+  EXPECT_TRUE(v313.borrow_counted) << "3.13 has no LOAD_FAST_BORROW";
+  EXPECT_EQ(v313.mortal_count_while_borrowed, 2);
+  EXPECT_TRUE(v313.headers_unchanged) << "the function and the class are immortal in 3.13t";
+  EXPECT_EQ(v313.per_thread_ops, 0U) << "3.13t has no per-thread counts";
+  const auto v314 = profile_seen<CPythonFt>();
+  EXPECT_FALSE(v314.function_stack_ref_counted) << "3.14t tags a deferred object's stack reference";
+  EXPECT_FALSE(v314.borrow_counted);
+  EXPECT_EQ(v314.mortal_count_while_borrowed, 1);
+  EXPECT_EQ(v314.per_thread_ops, 2U) << "the instance's class reference, in the thread's array";
+}
 
 // Owners create batches and leave (detach) as soon as they have handed
 // them over; droppers drop every object, which queues it to an owner that

@@ -115,6 +115,18 @@ TYPED_TEST(GcTrigger, MemoryThatDoesNotGrowPutsCollectionsOffUntilFortyThreshold
   EXPECT_EQ(collections_while_keeping<S>(2048 + 41 * 2048 + 2047), expected);
 }
 
+// 3.13t's rule has no memory gate (gh-132917 is 3.14): memory that never
+// grows collects at the same allocations as the count rule alone gives.
+template <class Memory>
+struct Ft313With : CPythonFt313Tuning {
+  using GcMemory = Memory;
+};
+TEST(GcTrigger313, WithoutTheMemoryGateFlatMemoryCollectsAtTheCountRule) {
+  using S = BasicBiased<Ft313With<FlatMemory>>;
+  const std::vector<std::uint64_t> expected{2048, 4096, 6144, 8192, 10240, 12800, 16384};
+  EXPECT_EQ(collections_while_keeping<S>(20'000), expected);
+}
+
 // A loop that makes and drops a container each time never moves the
 // young count past 512, and one that allocates no container never moves
 // it at all: neither collects, however long it runs.

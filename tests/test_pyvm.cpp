@@ -10,6 +10,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ constexpr std::size_t kOutside = kOps;  // refcount calls made outside any opcod
 struct OpCounts {
   int incref = 0;
   int decref = 0;
+  int safepoints = 0;  // eval-breaker checks (ctx.safepoint())
   friend bool operator==(const OpCounts&, const OpCounts&) = default;
 };
 using Table = std::array<OpCounts, kOps + 1>;
@@ -67,6 +69,7 @@ struct Tally {
       if (--o->rc.count == 0) reclaim<Tally>(*this, o);
     }
     void on_instruction(Op op) { current = static_cast<std::size_t>(op); }
+    void safepoint() { ++table[current].safepoints; }
 
     Table table{};
     std::size_t current = kOutside;
@@ -174,8 +177,9 @@ void check(const Case& c) {
     EXPECT_EQ(got[op].incref, want[op].incref) << pyvm::name(static_cast<Op>(op)) << " increfs";
     EXPECT_EQ(got[op].decref, want[op].decref) << pyvm::name(static_cast<Op>(op)) << " decrefs";
   }
-  // The entry's own reference to f, taken before RESUME (a thread's target).
-  EXPECT_EQ(got[kOutside], (OpCounts{kFacts ? 0 : 1, 0})) << "calls made outside any opcode";
+  // The entry's own reference to f, taken before RESUME (a thread's target),
+  // and its frame's to f's code object (f_executable).
+  EXPECT_EQ(got[kOutside], (OpCounts{kFacts ? 0 : 2, 0})) << "calls made outside any opcode";
 }
 
 // A function f built by `body` (after RESUME), with `args`.
@@ -194,9 +198,10 @@ Case make_case(std::string name, std::initializer_list<std::string_view> params,
               std::move(args), std::move(rows)};
 }
 
-// The frame of f ends: its function reference (counted without facts:
-// functions are deferred) is closed by RETURN_VALUE.
-constexpr int kFuncobj = 1;
+// The frame of f ends: its references to the function (f_funcobj) and the
+// code object (f_executable), counted without facts (both are deferred),
+// are closed by RETURN_VALUE.
+constexpr int kFuncobj = 2;
 
 std::vector<Case> cases() {
   std::vector<Case> all;
@@ -339,9 +344,12 @@ std::vector<Case> cases() {
                             a.return_value();
                           },
                           {{Op::LOAD_FAST, {1, 0}, {1, 0}},
+                           // the list iterator takes the list; the stack's reference is closed
+                           {Op::GET_ITER, {1, 1}, {1, 1}},
                            {Op::FOR_ITER, {2, 0}, {2, 0}},
                            {Op::STORE_FAST, {0, 1}, {0, 1}},
-                           {Op::POP_ITER, {0, 1}, {0, 1}},
+                           // the iterator dies, and drops the list
+                           {Op::POP_ITER, {0, 2}, {0, 2}},
                            {Op::LOAD_SMALL_INT, {1, 0}, {0, 0}},
                            {Op::RETURN_VALUE, {0, 2 + kFuncobj}, {0, 2}}}));
   // def f():
@@ -417,6 +425,7 @@ std::vector<Case> cases() {
                             a.return_value();
                           },
                           {{Op::LOAD_GLOBAL, {1, 0}, {0, 0}},
+                           {Op::CALL, {1, 0}, {0, 0}},  // g's frame: f_executable (g itself moves in)
                            // g returns its borrowed x: +1; g's frame closes g, f's closes a and f
                            {Op::RETURN_VALUE, {1, 1 + 2 * kFuncobj}, {1, 1}}}));
   // def f(x): return sqrt(x)
@@ -468,6 +477,31 @@ TEST(PyvmOpcodes, CountsMatchTheTableWithoutFacts) {
 
 TEST(PyvmOpcodes, CountsMatchTheTableWithFacts) {
   for (const Case& c : cases()) check<true>(c);
+}
+
+// The eval breaker is checked where 3.14 checks it: RESUME of every frame,
+// JUMP_BACKWARD, and the end of a CALL that ran C code (_CHECK_PERIODIC
+// ends CALL_BUILTIN_O and the other C-call macros); a Python call checks
+// at its callee's RESUME only.
+TEST(PyvmOpcodes, EvalBreakerChecksWhere314Checks) {
+  const auto safepoints = [](const std::string& name) {
+    for (const Case& c : cases())
+      if (c.name == name) {
+        const Table t = run_case<Tally<true>>(c);
+        std::map<std::string, int> got;
+        for (std::size_t op = 0; op <= kOps; ++op)
+          if (t[op].safepoints > 0) got[op == kOutside ? "outside" : std::string(pyvm::name(static_cast<Op>(op)))] = t[op].safepoints;
+        return got;
+      }
+    ADD_FAILURE() << "no case " << name;
+    return std::map<std::string, int>{};
+  };
+  using M = std::map<std::string, int>;
+  EXPECT_EQ(safepoints("CALL a builtin"), (M{{"RESUME", 1}, {"CALL", 1}}));
+  EXPECT_EQ(safepoints("CALL a class"), (M{{"RESUME", 1}, {"CALL", 1}}));
+  EXPECT_EQ(safepoints("LOAD_ATTR_METHOD, CALL deque methods"), (M{{"RESUME", 1}, {"CALL", 2}}));
+  EXPECT_EQ(safepoints("CALL a Python function, RETURN_VALUE"), (M{{"RESUME", 2}}));
+  EXPECT_EQ(safepoints("GET_ITER, FOR_ITER, POP_ITER over a list"), (M{{"RESUME", 1}, {"JUMP_BACKWARD", 2}}));
 }
 
 TEST(PyvmAssembler, RejectsAnUnboundLabelAndADeepStack) {

@@ -4,7 +4,8 @@
 // refcount operations), over the object model every strategy counts.
 //
 // Mechanism: a frame is a block of slots on the thread's DataStack (the
-// function object, the fast locals, the value stack), each slot a StackRef
+// function object, the code object, the fast locals, the value stack),
+// each slot a StackRef
 // (strategies/cpython_facts.h): counted, or tagged as holding no count (a
 // borrow, or an immortal or deferred object under a strategy that knows
 // them). Python-to-Python calls push a frame and continue in the same C++
@@ -18,8 +19,11 @@
 // above a frame's stack top may hold stale bits; a collection treats them
 // as references, which can only delay a free.
 //
-// Eval-breaker checks (ctx.safepoint()) are where CPython checks: RESUME at
-// every function entry and JUMP_BACKWARD.
+// Eval-breaker checks (ctx.safepoint()) are where CPython 3.14 checks: RESUME
+// at every function entry, JUMP_BACKWARD, and the end of a CALL that ran C
+// code (CALL_BUILTIN_O, CALL_BUILTIN_CLASS, CALL_METHOD_DESCRIPTOR_*: each
+// macro ends in _CHECK_PERIODIC); a class call's check stands for the
+// RESUME of the __init__ frame CPython would push.
 //
 // A context may define on_instruction(Op) (tests do) to attribute the
 // refcount operations that follow to the opcode; strategies do not, and pay
@@ -80,18 +84,24 @@ class Interp {
   struct Frame {
     const Instr* first;      // the code's first instruction: jump targets count from it
     const Instr* pc;
-    std::uintptr_t* base;    // slot 0: the function; then locals; then the value stack
-    std::uintptr_t* locals;  // base + 1
+    std::uintptr_t* base;    // slot 0: the function; 1: the code object; then locals; then the value stack
+    std::uintptr_t* locals;  // base + kFrameHeader
     std::uintptr_t* sp;      // one past the value stack's top
     Obj* code;               // borrowed from the function the frame holds
     std::uint32_t slots;     // DataStack slots the frame took
   };
 
+  // The frame's own slots before its locals: f_funcobj, f_executable.
+  static constexpr std::uint32_t kFrameHeader = 2;
+
   // CALL of a Python function whose callable sits at `callee[0]`, self_or_null
   // at callee[1], `argc` arguments after them: pushes its frame, moving the
-  // callable and arguments in. Returns false if the callable is not a
-  // Python function (the caller runs the builtin instead). The slots the
-  // callable and arguments leave behind keep stale bits until reused.
+  // callable and arguments in, and takes a stack reference to the code
+  // object (_PyFrame_Initialize: f_executable = PyStackRef_FromPyObjectNew
+  // (code)), a count only where code objects are not deferred. Returns
+  // false if the callable is not a Python function (the caller runs the
+  // builtin instead). The slots the callable and arguments leave behind
+  // keep stale bits until reused.
   [[nodiscard]] bool enter(std::uintptr_t* callee, std::uint32_t argc) {
     Obj* fn = Ref::from_bits(callee[0]).get();
     if (fn->kind != Kind::function || fn->size == 0) return false;
@@ -101,20 +111,24 @@ class Interp {
     const std::uint32_t given = argc + (has_self ? 1 : 0);
     if (given != spec.argcount) throw std::logic_error("pyvm: wrong argument count for " + spec.name);
     const auto nlocals = static_cast<std::uint32_t>(spec.locals.size());
-    const std::uint32_t slots = 1 + nlocals + kStackSlots;
+    const std::uint32_t slots = kFrameHeader + nlocals + kStackSlots;
     std::uintptr_t* base = ctx_.data_stack.push(slots);
     base[0] = callee[0];  // the frame holds the callable's reference (f_funcobj)
+    base[1] = stack_new(ctx_, code).bits();
     std::uintptr_t* args = has_self ? callee + 1 : callee + 2;
-    for (std::uint32_t i = 0; i < given; ++i) base[1 + i] = args[i];
-    frames_.push_back({spec.code.data(), spec.code.data(), base, base + 1, base + 1 + nlocals, code, slots});
+    std::uintptr_t* locals = base + kFrameHeader;
+    for (std::uint32_t i = 0; i < given; ++i) locals[i] = args[i];
+    frames_.push_back({spec.code.data(), spec.code.data(), base, locals, locals + nlocals, code, slots});
     return true;
   }
 
-  // Closes a frame's locals and function (_PyEval_FrameClearAndPop) and
+  // Closes a frame's locals, function and code object (clear_thread_frame:
+  // _PyFrame_ClearExceptCode, then PyStackRef_CLEAR(f_executable)) and
   // gives its slots back.
   void leave(const Frame& f) {
     for (std::uintptr_t* s = f.locals; s < f.sp; ++s) stack_close(ctx_, Ref::from_bits(*s));
     stack_close(ctx_, Ref::from_bits(f.base[0]));
+    stack_close(ctx_, Ref::from_bits(f.base[1]));
     ctx_.data_stack.pop(f.slots);
   }
 
@@ -139,11 +153,6 @@ class Interp {
   std::vector<Frame> frames_;
   std::uint64_t executed_ = 0;
 };
-
-// A list or tuple iterator's index is a tagged int in the slot above the
-// sequence (3.14's virtual iterators); bit 1 keeps it apart from null.
-inline constexpr std::uintptr_t tagged_index(std::uint64_t i) { return static_cast<std::uintptr_t>(i << 2 | 3); }
-inline constexpr std::uint64_t untag_index(std::uintptr_t bits) { return bits >> 2; }
 
 // Deques pack head (bits 0-23) and length (24-47) into value.i, changed
 // only under their lock (Module::deque_sync).
@@ -175,7 +184,7 @@ StackRef<S> Interp<S>::eval() {
         push(stack_dup(ctx_, local(ins.arg)));
         break;
       case Op::LOAD_FAST_BORROW:
-        push(stack_borrow(local(ins.arg).get()));
+        push(stack_borrow(ctx_, local(ins.arg).get()));
         break;
       case Op::STORE_FAST: {
         const Ref old = local(ins.arg);
@@ -229,7 +238,9 @@ StackRef<S> Interp<S>::eval() {
         const bool r = compare(static_cast<Compare>(ins.arg), left.get(), right.get());
         stack_close(ctx_, hide(right));
         stack_close(ctx_, hide(left));
-        push(stack_borrow(r ? module_.true_() : module_.false_()));  // PyStackRef_True: never counted
+        // PyStackRef_True / _False (3.14), Py_True with no Py_INCREF (3.13):
+        // never counted, under any strategy.
+        push(Ref::uncounted(r ? module_.true_() : module_.false_()));
         break;
       }
       case Op::POP_JUMP_IF_FALSE:
@@ -246,26 +257,40 @@ StackRef<S> Interp<S>::eval() {
         pc = f->first + ins.arg;
         break;
       case Op::GET_ITER: {
-        Obj* seq = Ref::from_bits(sp[-1]).get();
+        // PyObject_GetIter, then PyStackRef_CLOSE(iterable). A list's or
+        // tuple's iterator is a new GC object holding the sequence
+        // (list_iter: it_seq = Py_NewRef(seq)); a range's copies its
+        // bounds and holds nothing. The slot above the iterator stays null:
+        // 3.14 has one slot here (3.15's virtual iterators use two), and a
+        // null costs no count.
+        const Ref iterable = pop();
+        Obj* seq = iterable.get();
+        Obj* it = nullptr;
         if (seq->kind == Kind::list || seq->kind == Kind::tuple) {
-          push(Ref::from_bits(tagged_index(0)));  // the sequence stays; no iterator object
+          it = new_object<S>(ctx_, Kind::seq_iter, 1);
+          ctx_.incref(seq);
+          set_item(it, 0, seq);
+          it->value.i = 0;
         } else {
-          const Ref iterable = pop();
-          Obj* it = new_object<S>(ctx_, Kind::range);
-          it->value.i = iterable.get()->value.i;
-          stack_close(ctx_, iterable);
-          push(stack_steal(it));
-          push(Ref{});
+          it = new_object<S>(ctx_, Kind::range);
+          it->value.i = seq->value.i;
         }
+        stack_close(ctx_, iterable);
+        push(stack_steal(it));
+        push(Ref{});
         break;
       }
       case Op::FOR_ITER: {
         Obj* it = Ref::from_bits(sp[-2]).get();
-        if (sp[-1] != 0) {  // a list or tuple, and its index
-          const std::uint64_t i = untag_index(sp[-1]);
-          if (i < static_cast<std::uint64_t>(sequence_length(it))) {
-            sp[-1] = tagged_index(i + 1);
-            push(stack_new(ctx_, it->item(static_cast<std::uint32_t>(i))));
+        if (it->kind == Kind::seq_iter) {
+          // _ITER_NEXT_LIST / _ITER_NEXT_TUPLE: a new reference to the
+          // item. Exhausted, 3.14t keeps it_seq until the iterator dies
+          // (POP_ITER); only the default build drops it here.
+          Obj* seq = it->item(0);
+          const std::int64_t i = it->value.i;
+          if (i < sequence_length(seq)) {
+            it->value.i = i + 1;
+            push(stack_new(ctx_, seq->item(static_cast<std::uint32_t>(i))));
           } else {
             pc = f->first + ins.arg;
           }
@@ -284,7 +309,7 @@ StackRef<S> Interp<S>::eval() {
         stack_close(ctx_, pop());
         break;
       case Op::POP_ITER:
-        --sp;  // the index: a tagged int, or null
+        --sp;  // the null above the iterator
         stack_close(ctx_, pop());
         break;
       case Op::BUILD_TUPLE:
@@ -335,6 +360,7 @@ StackRef<S> Interp<S>::eval() {
         stack_close(ctx_, callable);
         sp = callee;
         push(result);
+        ctx_.safepoint();  // _CHECK_PERIODIC, the C-call macros' last uop
         break;
       }
       case Op::RETURN_VALUE: {

@@ -15,10 +15,12 @@
 //              (_PyCode_New calls _PyObject_AssignUniqueId)
 //   functions  deferred (func_new calls _PyObject_SetDeferredRefcount);
 //              each holds its code object
-//   builtins   range, int, math's sqrt/cosh/cos and deque's methods,
-//              declared deferred as functions are (see docs/pyvm.md:
-//              CPython's C functions may stay mortal; that is a
-//              difference in what we declare, not in how we count)
+//   builtins   range and int are static types (PyRange_Type, PyLong_Type),
+//              immortal from their static initialiser (PyObject_HEAD_INIT
+//              sets the immortal count); math's sqrt/cosh/cos and deque's
+//              methods are declared deferred as functions are (see
+//              docs/pyvm.md: CPython's C functions may stay mortal; that
+//              is a difference in what we declare, not in how we count)
 //   classes    per_thread (3.14t gives heap types a unique id, which
 //              defers them too); an instance's reference to its class is
 //              _Py_INCREF_TYPE's, in the creating thread's own array
@@ -290,7 +292,8 @@ class Module {
   Obj* builtin_function(Ctx& ctx, Native n) {
     Obj* f = new_object<S>(ctx, Kind::function, 0);
     f->value.i = static_cast<std::int64_t>(n);
-    return deferred(ctx, f);
+    const bool static_type = n == Native::range || n == Native::int_;
+    return static_type ? immortal(ctx, f) : deferred(ctx, f);
   }
 
   Program program_;
