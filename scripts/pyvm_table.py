@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Prints the README's pyvm table from an rcbench results file: for gil, atomic, biased and
-cpython_ft on each pyvm_* program, the cost relative to gil at one thread, the two-thread over
+"""Prints the README's pyvm table from an rcbench results file: for gil, atomic, biased,
+cpython_ft and cpython_ft313 on each pyvm_* program, the cost relative to gil at one thread, the two-thread over
 one-thread time, and refcount operations per bytecode executed.
 
     build/release/harness/rcbench run --workload pyvm_fib,...,pyvm_dimuon \\
-        --strategy gil,atomic,biased,cpython_ft --threads 1,2 --out results/pyvm.json
+        --strategy gil,atomic,biased,cpython_ft,cpython_ft313 --threads 1,2 --out results/pyvm.json
     python3 scripts/pyvm_table.py results/pyvm.json
 
 Columns:
@@ -17,7 +17,8 @@ Columns:
                bytecodes_per_item. gil counts none of its own; it makes the calls atomic makes
                (neither knows immortal or deferred objects), so its column repeats atomic's.
                Stack references that cpython_ft leaves uncounted make no call and do not
-               appear: that difference is the point of the column.
+               appear: that difference is the point of the column (cpython_ft313, like 3.13t,
+               counts every stack reference; its immortal ones show as skipped_ops).
   collections  cpython_ft's stop-the-world collections per million items at 1 and 2 threads
                (counted pass), scheduled by CPython's allocation rule (docs/pyvm.md).
 Standard library only (no matplotlib), so any python3 runs it.
@@ -31,7 +32,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rcresults  # noqa: E402
 
-STRATEGIES = ["gil", "atomic", "biased", "cpython_ft"]
+STRATEGIES = ["gil", "atomic", "biased", "cpython_ft", "cpython_ft313"]
 CALL_COUNTERS = ["atomic_rmw", "owner_ops", "shared_ops", "skipped_ops"]
 
 
