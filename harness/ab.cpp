@@ -95,7 +95,7 @@ nlohmann::json serve_count(ServedCell& c, const CellPlan& plan, const Topology& 
     const Cell& cell = c.planned->cell;
     c.counted = c.planned->kernels->counted(cell.threads, plan.opt.size, plan.opt.min_time,
                                             binder(topo, cell.cpus, unbound), plan.share);
-    if (!c.counted.error.empty()) return {{"error", c.counted.error}};
+    if (!c.counted.error.empty()) return with_unbound({{"error", c.counted.error}}, unbound);
     c.iterations = iterations_per_repetition(plan.opt.min_time, c.counted.seconds_per_iteration);
   }
   return with_unbound({{"iterations", c.iterations}, {"helper_threads", c.counted.helper_threads}}, unbound);
@@ -112,7 +112,7 @@ nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, std::op
   Unbound unbound;
   const Repetition rep = c.planned->kernels->repetition(repetition_plan(
       cell, plan.opt.size, plan.share, iterations, c.counted.helper_threads, binder(topo, cell.cpus, unbound)));
-  if (!rep.error.empty()) return {{"error", rep.error}};
+  if (!rep.error.empty()) return with_unbound({{"error", rep.error}}, unbound);
   std::string why;
   for (const auto& r : rep.disturbance.reasons) why += (why.empty() ? "" : "; ") + r;
   return with_unbound({{"ns_per_item", rep.ns_per_item()}, {"disturbed", rep.disturbance.disturbed}, {"why", why}},
@@ -332,11 +332,11 @@ class AbSession {
         const bool helpers = base_turn ? c.base_helpers : c.head_helpers;
         const nlohmann::json r =
             side.request("rep " + c.name + " " + std::to_string(c.iterations) + (helpers ? " 1" : " 0"));
+        note_unbound(c, side, r);
         if (r.contains("error")) {
           c.error = side.label() + ": " + r["error"].get<std::string>();
           return;
         }
-        note_unbound(c, side, r);
         (base_turn ? base_sum : head_sum) += r["ns_per_item"].get<double>();
         disturbed = disturbed || r["disturbed"].get<bool>();
       }
@@ -372,13 +372,13 @@ class AbSession {
     status(0, 0, c);
     const nlohmann::json a = sides_.base().request("count " + c.name);
     const nlohmann::json b = sides_.head().request("count " + c.name);
+    note_unbound(c, sides_.base(), a);
+    note_unbound(c, sides_.head(), b);
     for (const auto* r : {&a, &b})
       if (r->contains("error")) {
         c.error = (r == &a ? sides_.base() : sides_.head()).label() + ": " + (*r)["error"].get<std::string>();
         return false;
       }
-    note_unbound(c, sides_.base(), a);
-    note_unbound(c, sides_.head(), b);
     c.iterations = a["iterations"].get<std::uint64_t>();
     c.base_helpers = a["helper_threads"].get<bool>();
     c.head_helpers = b["helper_threads"].get<bool>();
@@ -422,6 +422,11 @@ class AbSession {
 };
 
 // Verdicts over every cell with rounds, Holm-adjusted together.
+void warn_unbound(const std::vector<AbCell>& cells) {
+  for (const AbCell& c : cells)
+    for (const auto& u : c.unbound) std::cerr << "warning: " << c.name << ": " << u << " (that thread ran unpinned)\n";
+}
+
 void judge(std::vector<AbCell>& cells, const AbOptions& opt) {
   std::vector<double> p;
   std::vector<AbCell*> judged;
@@ -637,7 +642,13 @@ int cmd_ab(const AbOptions& opt) {
     Interrupts::catch_interrupts();
     const nlohmann::json base_side = side_json(base, base_bin), head_side = side_json(head, head_bin);
     AbSession session(opt, sides, std::move(cells));
-    const bool finished = session.run(rounds);
+    bool finished = false;
+    try {
+      finished = session.run(rounds);
+    } catch (const AbError&) {
+      warn_unbound(session.cells());  // what the sides said before one died still holds
+      throw;
+    }
     judge(session.cells(), opt);
     const nlohmann::json doc =
         ab_json(session.cells(), opt, base_side, head_side, rounds, session.rounds_done(), !finished);
@@ -654,9 +665,7 @@ int cmd_ab(const AbOptions& opt) {
     msg << count(AbVerdict::slower) << " regression(s), " << count(AbVerdict::faster) << " improvement(s), "
         << count(AbVerdict::same) << " same, " << count(AbVerdict::noise) << " noise, "
         << count(AbVerdict::insufficient) << " insufficient data, " << count(AbVerdict::failed) << " failed\n";
-    for (const AbCell& c : session.cells())
-      for (const auto& u : c.unbound)
-        std::cerr << "warning: " << c.name << ": " << u << " (that thread ran unpinned)\n";
+    warn_unbound(session.cells());
     Interrupts::release_interrupts();
     if (!finished) {
       std::cerr << "rcbench ab: interrupted by signal " << Interrupts::signal_number() << " after "

@@ -195,6 +195,7 @@ ResultsFile load_results(const std::string& path, const char* role, const std::s
   const bool own_interval = !instructions && figure != "ns_per_item";
   const std::string counter = instructions ? per_item_counter(f.metric) : figure;
   f.unit = instructions ? "instructions" : figure == "cycles_per_item" ? "cycles" : "ns";
+  f.figure_required = own_interval;
 
   std::map<std::string, std::size_t> index;
   std::map<std::string, bool> all_have_counter;
@@ -257,7 +258,7 @@ ResultsFile load_results(const std::string& path, const char* role, const std::s
     // ns_per_item's; another figure's is computed from its repetitions the
     // same way (harness/engine/stats.h).
     if (own_interval) {
-      if (const auto ci = median_ci95(b.per_item); ci && !b.per_item.empty()) b.ci95 = Interval{ci->low, ci->high};
+      if (const auto ci = median_ci95(b.per_item)) b.ci95 = Interval{ci->low, ci->high};
     } else if (const auto it = intervals.find(b.name); it != intervals.end() && !b.per_item.empty() && !instructions) {
       b.ci95 = it->second;
     }
@@ -328,7 +329,7 @@ std::string intervals_text(const Row& r) {
 }
 
 Row judge(const BenchmarkSamples& a, const BenchmarkSamples& b, const std::string& metric, const std::string& unit,
-          double alpha, double threshold) {
+          bool figure_required, double alpha, double threshold) {
   Row r;
   r.name = a.name;
   r.strategy = b.strategy.empty() ? a.strategy : b.strategy;
@@ -349,6 +350,15 @@ Row judge(const BenchmarkSamples& a, const BenchmarkSamples& b, const std::strin
   if (!b.error.empty()) {
     r.verdict = Verdict::failed;
     r.why = "NEW's run reported: " + b.error;
+    return r;
+  }
+  if (figure_required && !per_item && !a.per_iteration.empty() && !b.per_iteration.empty()) {
+    r.verdict = Verdict::insufficient;
+    r.why = std::string(a.per_item.empty() ? "BASE" : "NEW") + " lacks " + unit +
+            "/item in some repetition (no canary calibration around it), and no other figure stands in for it";
+    r.unit = unit + "/item";
+    r.base.clear();  // nothing in this unit to show, and no sample count to advise on
+    r.next.clear();
     return r;
   }
   if (r.base.empty()) {
@@ -509,7 +519,7 @@ Comparison compare(const ResultsFile& base, const ResultsFile& next, const Compa
   for (const auto& a : base.benchmarks) {
     in_base[a.name] = true;
     if (const auto it = in_new.find(a.name); it != in_new.end())
-      c.rows.push_back(judge(a, *it->second, c.metric, base.unit, c.alpha, c.threshold));
+      c.rows.push_back(judge(a, *it->second, c.metric, base.unit, base.figure_required, c.alpha, c.threshold));
     else
       c.removed.push_back(a.name);
   }
@@ -544,6 +554,13 @@ std::size_t samples_needed(double alpha) {
   std::size_t n = 1;
   while (min_attainable_p(n, n) >= alpha && n < 1000) ++n;
   return n;
+}
+
+// Whether some row is insufficient for want of samples, not of its figure.
+bool wants_more_samples(const Comparison& c) {
+  return std::any_of(c.rows.begin(), c.rows.end(), [](const Row& r) {
+    return r.verdict == Verdict::insufficient && !(r.base.empty() && r.next.empty());
+  });
 }
 
 // What to do about rows with insufficient data, in the terms of what was
@@ -631,7 +648,7 @@ std::string format_table(const Comparison& c) {
     else if (!r.why.empty())
       out << "note: " << r.name << ": " << to_string(r.verdict) << ": " << r.why << "\n";
   }
-  if (c.count(Verdict::insufficient) > 0) out << "note: " << insufficient_advice(c) << "\n";
+  if (wants_more_samples(c)) out << "note: " << insufficient_advice(c) << "\n";
   if (c.count(Verdict::noise) > 0)
     out << "note: noise = a change beyond the threshold that the rank test cannot tell from the spread; "
            "rerun with more runs of each side, taken alternately (see docs/regressions.md)\n";
@@ -750,6 +767,7 @@ ResultsFile pool(const std::vector<ResultsFile>& files, bool one_value_per_file)
   side.metric = files.front().metric;
   side.scaling = files.front().scaling;
   side.unit = files.front().unit;
+  side.figure_required = files.front().figure_required;
   std::map<std::string, std::size_t> index;
   for (const auto& f : files) {
     side.path += (side.path.empty() ? "" : ",") + f.path;

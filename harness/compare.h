@@ -109,6 +109,10 @@ struct ResultsFile {
   // item of a fixed total under strong, so the two are never compared.
   std::string scaling;
   std::string unit = "ns";  // of the per-item figure: ns, cycles or instructions
+  // A figure asked for by name (cycles_per_item) has no stand-in: a cell
+  // some repetition of which lacks it is judged insufficient, never on ns
+  // per iteration, which would be another unit under the same heading.
+  bool figure_required = false;
   std::vector<nlohmann::json> contexts;  // one per file read
   std::vector<BenchmarkSamples> benchmarks;  // in file order
 };

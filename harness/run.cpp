@@ -59,6 +59,7 @@ struct Sample {
   Repetition rep;
   Calibration before, after;
   std::vector<CpuSpeed> speeds;  // each CPU a multi-thread repetition used, after it (engine/disturbance.h)
+  int planned_cpu = -1;  // a rotated 1-thread repetition's CPU, whether or not the binding held
   bool counted = true;  // in the statistics (clean, or accepted past the rerun bound)
 };
 
@@ -74,12 +75,20 @@ const char* to_string(Shortfall s) {
   return nullptr;
 }
 
+// Each CPU once, in the order first given.
+[[nodiscard]] std::vector<int> distinct_cpus(const std::vector<int>& cpus) {
+  std::vector<int> distinct;
+  for (const int cpu : cpus)
+    if (std::find(distinct.begin(), distinct.end(), cpu) == distinct.end()) distinct.push_back(cpu);
+  return distinct;
+}
+
 struct CellRun {
   Cell cell;
   const CellKernels* kernels = nullptr;
   CountedPass counted;
   std::uint64_t iterations = 1;  // timed iterations per repetition
-  std::vector<int> rotation;     // a 1-thread cell's CPUs, repetition k on rotation[k % size]; empty: cell.cpus
+  std::vector<int> rotation;     // a 1-thread cell's CPUs, each repetition on the one with the fewest samples; empty: cell.cpus
   std::vector<Sample> samples;
   std::size_t clean = 0, disturbed = 0;
   bool done = false;
@@ -237,21 +246,36 @@ class Runner {
   // CPU would see. The counted pass stays on the first CPU (it sizes the
   // repetitions and counts, and neither depends on the CPU).
   void one_thread_rotation() {
-    std::vector<int> widest;  // distinct, in the placement's order
-    for (const auto& c : cells_) {
-      std::vector<int> distinct;
-      for (const int cpu : c.cell.cpus)
-        if (cpu >= 0 && std::find(distinct.begin(), distinct.end(), cpu) == distinct.end()) distinct.push_back(cpu);
-      if (distinct.size() > widest.size()) widest = std::move(distinct);
-    }
+    std::vector<int> widest;
+    for (const auto& c : cells_)
+      if (std::vector<int> distinct = distinct_cpus(c.cell.cpus); distinct.size() > widest.size())
+        widest = std::move(distinct);
+    // A run of 1-thread cells alone rotates over every CPU its placement
+    // allows: the CPUs a wider run would use.
+    if (widest.size() < 2)
+      widest = distinct_cpus(topo_.assign(placement_, static_cast<std::uint32_t>(topo_.pu_count())));
+    std::erase_if(widest, [](int cpu) { return cpu < 0; });
     if (widest.size() < 2) return;
     for (auto& c : cells_)
       if (c.cell.threads == 1) c.rotation = widest;
   }
 
+  // The next repetition goes to the rotation's CPU with the fewest counted
+  // samples (the first such, in order): clean runs alternate, and a CPU
+  // whose repetitions were disturbed and left out gets its turn again, so
+  // the statistics hold each CPU equally.
   [[nodiscard]] static Cell repetition_cell(const CellRun& c) {
     Cell cell = c.cell;
-    if (!c.rotation.empty()) cell.cpus = {c.rotation[c.samples.size() % c.rotation.size()]};
+    if (c.rotation.empty()) return cell;
+    const auto counted_on = [&](int cpu) {
+      return std::count_if(c.samples.begin(), c.samples.end(),
+                           [cpu](const Sample& s) { return s.counted && s.planned_cpu == cpu; });
+    };
+    int best = c.rotation.front();
+    auto fewest = counted_on(best);
+    for (const int cpu : c.rotation)
+      if (const auto n = counted_on(cpu); n < fewest) best = cpu, fewest = n;
+    cell.cpus = {best};
     return cell;
   }
 
@@ -280,11 +304,10 @@ class Runner {
   // calibrations (cached for a second per CPU); none for one CPU, and none
   // from a calibration that was itself disturbed.
   std::vector<CpuSpeed> cpu_speeds(const std::vector<int>& cpus) {
-    std::vector<int> distinct = cpus;
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    const std::vector<int> distinct = distinct_cpus(cpus);
     std::vector<CpuSpeed> speeds;
-    if (distinct.size() < 2 || distinct.front() < 0) return speeds;
+    if (distinct.size() < 2 || std::any_of(distinct.begin(), distinct.end(), [](int cpu) { return cpu < 0; }))
+      return speeds;
     for (const int cpu : distinct) {
       const Calibration cal = calibrate(cpu);
       if (!cal.disturbed && cal.ghz > 0) speeds.push_back({cpu, cal.ghz});
@@ -364,6 +387,7 @@ class Runner {
     }
     s.after = calibrate(first_cpu);
     s.speeds = cpu_speeds(cell.cpus);
+    if (!c.rotation.empty()) s.planned_cpu = cell.cpus.front();
     judge_cpu_speeds(s.speeds, s.rep.disturbance);
     for (std::size_t t = 0; t < s.rep.bound_cpu.size(); ++t)
       if (s.rep.bound_cpu[t] >= 0 && s.rep.last_cpu[t] != s.rep.bound_cpu[t])
@@ -643,6 +667,7 @@ nlohmann::json Runner::document() const {
                             {"calibration_disturbed", s.before.disturbed || s.after.disturbed},
                             {"cpu_ghz", speeds_json(s.speeds)},
                             {"checksum", hex(s.rep.checksum)},
+                            {"planned_cpus", s.planned_cpu >= 0 ? nlohmann::json::array({s.planned_cpu}) : nlohmann::json(c.cell.cpus)},
                             {"bound_cpus", s.rep.bound_cpu},
                             {"ran_on_cpus", s.rep.last_cpu}};
       notes.push_back(std::move(note));

@@ -222,7 +222,9 @@ for b in d["benchmarks"]:
 PY
 then passes=$((passes + 1)); else echo "FAIL strong-run: scaling not recorded as strong"; fails=$((fails + 1)); fi
 # A 1-thread cell's repetitions take the 2-thread cells' CPUs in turn (--one-thread-cpus rotate,
-# the default); with first, every repetition is on the first of them.
+# the default), each to the CPU with the fewest counted repetitions, so the statistics hold both
+# CPUs equally; with first, every repetition is on the first of them. The planned CPU is checked,
+# and the bound one where binding held (where it is refused, bound_cpus records -1).
 if python3 - "$tmp/strong.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -232,7 +234,14 @@ wide = reps(2)[0]["rcbench"]["bound_cpus"]
 for b in reps(1):
     r = b["rcbench"]
     assert r["cpus_rotated"] and r["bound_cpus"] == wide, r
-    assert r["repetition"]["bound_cpus"] == [wide[b["repetition_index"] % 2]], (b["repetition_index"], r["repetition"])
+    planned = r["repetition"]["planned_cpus"]
+    assert len(planned) == 1 and planned[0] in wide, r["repetition"]
+    assert r["repetition"]["bound_cpus"] in (planned, [-1]), r["repetition"]
+for cell in {b["name"] for b in reps(1)}:
+    counted = [b["rcbench"]["repetition"]["planned_cpus"][0] for b in reps(1)
+               if b["name"] == cell and b["rcbench"]["repetition"]["in_statistics"]]
+    per_cpu = [counted.count(cpu) for cpu in wide]
+    assert min(per_cpu) >= 1 and max(per_cpu) - min(per_cpu) <= 1, (cell, counted)
 PY
 then passes=$((passes + 1)); else echo "FAIL one-thread-rotate: 1-thread repetitions not on the CPUs in turn"; fails=$((fails + 1)); fi
 check one-thread-first 0 "$rcbench" run --strategy atomic --workload shared_list --threads 1,2 --one-thread-cpus first \
@@ -241,10 +250,22 @@ if python3 - "$tmp/first.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 one = [b for b in d["benchmarks"] if b["run_type"] == "iteration" and b["threads"] == 1]
-assert one and all(b["rcbench"]["repetition"]["bound_cpus"] == one[0]["rcbench"]["bound_cpus"][:1] for b in one), one
+assert one and all(b["rcbench"]["repetition"]["planned_cpus"] == one[0]["rcbench"]["bound_cpus"][:1] for b in one), one
 assert not one[0]["rcbench"]["cpus_rotated"]
 PY
 then passes=$((passes + 1)); else echo "FAIL one-thread-first: 1-thread repetitions moved"; fails=$((fails + 1)); fi
+# A run of 1-thread cells alone rotates over the CPUs its placement allows.
+check one-thread-alone 0 "$rcbench" run --strategy atomic --workload shared_list --threads 1 "${quick[@]}" \
+  --out "$tmp/alone.json"
+if python3 - "$tmp/alone.json" "$(nproc)" <<'PY'
+import json, sys
+d, cpus = json.load(open(sys.argv[1])), int(sys.argv[2])
+one = [b["rcbench"] for b in d["benchmarks"] if b["run_type"] == "iteration"]
+planned = {r["repetition"]["planned_cpus"][0] for r in one}
+assert all(r["cpus_rotated"] == (cpus >= 2) for r in one), one
+assert len(planned) == min(cpus, len(one)), planned
+PY
+then passes=$((passes + 1)); else echo "FAIL one-thread-alone: a 1-thread run did not rotate"; fails=$((fails + 1)); fi
 check one-thread-bad 2 "$rcbench" run --strategy atomic --workload shared_list --one-thread-cpus all
 expect_text one-thread-bad "bad --one-thread-cpus 'all' \(valid: rotate, first\)"
 expect_one_line one-thread-bad
@@ -379,7 +400,7 @@ fi  # signals
 if in_part ab; then
 # rcbench ab's driver: verdicts, failures and signals against stand-in sides
 # whose answers are fixed, so every verdict below is certain, not sampled.
-for side in base-100 head-100 head-103 head-120 head-80 head-error head-die head-slow head-unbound; do
+for side in base-100 head-100 head-103 head-120 head-80 head-error head-die head-slow head-unbound head-unbound-die; do
   ln -s "$(dirname "$0")/cli/fake_serve.sh" "$tmp/$side"
 done
 ab() { "$rcbench" ab "$tmp/$1" "$tmp/$2" "${@:3}"; }
@@ -415,6 +436,10 @@ check ab-unbound 0 ab base-100 head-unbound --rounds 12
 expect_text ab-unbound '^warning: w/s/threads:1: HEAD CPU 7: not in the cpuset \(fake\) \(that thread ran unpinned\)$'
 check ab-side-dies 1 ab base-100 head-die --rounds 12
 expect_text ab-side-dies "HEAD's rcbench ended"
+# A side that dies after reporting an unpinned thread: the warning is still printed.
+check ab-unbound-then-dies 1 ab base-100 head-unbound-die --rounds 12
+expect_text ab-unbound-then-dies "HEAD's rcbench ended"
+expect_text ab-unbound-then-dies '^warning: w/s/threads:[12]: HEAD CPU 7: not in the cpuset \(fake\) \(that thread ran unpinned\)$'
 check ab-missing 2 "$rcbench" ab "$tmp/base-100" "$tmp/nope"
 expect_text ab-missing "HEAD '.*/nope': no such file"
 expect_one_line ab-missing

@@ -428,7 +428,6 @@ TYPED_TEST(PauseAttack, APauseWaitsForARunningThreadToPark) {
 // made immortal (gh-117783), and what 3.14t's stack holds without a count
 // (a deferred object's reference, a borrow) 3.13t's PyObject * stack
 // counts. Each side fails if the profiles are swapped.
-template <class S>
 struct ProfileSeen {
   bool function_stack_ref_counted = false;
   bool borrow_counted = false;
@@ -437,8 +436,8 @@ struct ProfileSeen {
   std::int64_t mortal_count_while_borrowed = 0;
 };
 template <class S>
-ProfileSeen<S> profile_seen() {
-  ProfileSeen<S> seen;
+ProfileSeen profile_seen() {
+  ProfileSeen seen;
   const std::int64_t live = on_one_thread<S>([&](typename S::Context& ctx) {
     Object<S>* fn = new_object<S>(ctx, Kind::function, 0);
     declare(ctx, fn, CPythonFact::deferred);

@@ -7,6 +7,7 @@
 #   <side>-die    ends after its greeting
 #   <side>-slow   100 ns per item, 0.3 s a repetition (for the signal test)
 #   <side>-unbound 100 ns per item, from a worker it could not pin to CPU 7
+#   <side>-unbound-die the same for its first repetition, then it ends
 name="$(basename "$0")"
 mode="${name#*-}"
 [[ ${1:-} == _serve ]] || { echo "fake_serve: only _serve" >&2; exit 2; }
@@ -17,6 +18,7 @@ while read -r verb _cell _iterations; do
     count:*) echo '{"iterations":4,"helper_threads":false}' ;;
     rep:error) echo '{"error":"checksum mismatch (fake)"}' ;;
     rep:unbound) echo '{"ns_per_item":100,"disturbed":false,"why":"","unbound":["CPU 7: not in the cpuset (fake)"]}' ;;
+    rep:unbound-die) echo '{"ns_per_item":100,"disturbed":false,"why":"","unbound":["CPU 7: not in the cpuset (fake)"]}'; exit 0 ;;
     rep:slow) sleep 0.3; echo '{"ns_per_item":100,"disturbed":false,"why":""}' ;;
     rep:*) echo '{"ns_per_item":'"$mode"',"disturbed":false,"why":""}' ;;
   esac
