@@ -191,7 +191,8 @@ void add_selection_options(CLI::App* sub, RunArgs& a) {
                   "comma-separated workloads; without --suite, exactly these (with every strategy unless "
                   "--strategy says otherwise)");
   sub->add_option("-t,--threads", a.threads, "comma-separated thread counts (default: 1 and every allowed CPU)");
-  sub->add_option("--size", a.size, "quick (the whole matrix in about a minute on 2 cores) or full")
+  sub->add_option("--size", a.size, "quick (the whole matrix in about a minute on 2 cores), full, or reference (the pyvm_* programs at "
+                  "the sizes of shared/reference_programs.py: seconds per iteration)")
       ->capture_default_str();
   sub->add_option("--scaling", a.scaling,
                   "weak: each of N threads does the full per-thread work (CPython's ftscalingbench; speedup = "
@@ -258,8 +259,9 @@ void add_measurement_options(CLI::App* run, RunArgs& a) {
 }
 
 rcb::Size parse_size(const std::string& size) {
-  if (size != "quick" && size != "full") throw rcb::UsageError("bad --size '" + size + "' (valid: quick, full)");
-  return size == "quick" ? rcb::Size::quick : rcb::Size::full;
+  for (const rcb::Size s : {rcb::Size::quick, rcb::Size::full, rcb::Size::reference})
+    if (size == rcb::to_string(s)) return s;
+  throw rcb::UsageError("bad --size '" + size + "' (valid: quick, full, reference)");
 }
 
 // The selection options into a.opt, each checked.

@@ -60,13 +60,13 @@ enum class Kind : std::uint8_t {
   freed,
   code,      // pyvm: children are its constants; value.i indexes the program's bytecode
   dict,      // pyvm: children alternate key, value; value.i is the number of entries
-  type,      // pyvm: a class; value.i is its instances' attribute count
+  type,      // pyvm: a class; value.i is its instances' attribute count, its child its __init__
   instance,  // pyvm: children are its class, then its attribute values
   str,       // pyvm: an interned name; value.i indexes the program's name table
   none,      // pyvm: None
   range,     // pyvm: range and its iterator; value.i packs next (low half) and stop (high half)
   seq_iter,  // pyvm: a list or tuple iterator; its one child is the sequence, value.i the next index
-  deque,     // pyvm: a bounded deque; value.i packs head (low half) and length (high half)
+  deque,     // pyvm: a queue (SimpleQueue) in a ring; value.i packs head (low half) and length (high half)
 };
 
 union Value {
@@ -93,6 +93,7 @@ struct Object {
       case Kind::instance:
       case Kind::deque:
       case Kind::seq_iter:
+      case Kind::type:  // pyvm: a class holds its __init__
         return true;
       default:
         return false;

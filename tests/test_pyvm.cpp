@@ -79,7 +79,7 @@ static_assert(RefCountStrategy<Tally<false>>);
 static_assert(RefCountStrategy<Tally<true>>);
 
 // What a case passes its function.
-enum class Arg { int_1000, float_, instance, pair, list, deque };
+enum class Arg { int_1000, float_, instance, pair, list, queue };
 
 // An expected row: opcode, then increfs/decrefs without and with facts.
 struct Row {
@@ -96,16 +96,24 @@ struct Case {
 };
 
 // The globals every case may use: g (a function), C (a class with one
-// attribute), L = [1000, 1001], sqrt and range.
+// attribute, set by its __init__), L = [1000, 1001], sqrt and range.
 void common_globals(Program& p) {
   Assembler g(p, "g", {"x"});
   g.resume();
   g.load_fast_borrow("x");
   g.return_value();
   g.finish();
+  Assembler init(p, "__init__", {"self", "v"});  // def __init__(self, v): self.v = v
+  init.resume();
+  init.load_fast_borrow("v");
+  init.load_fast_borrow("self");
+  init.store_attr(0);
+  init.load_const_none();
+  init.return_value();
+  init.finish();
   p.globals.push_back({GlobalSpec::Tag::function, "f", p.code_index("f")});
   p.globals.push_back({GlobalSpec::Tag::function, "g", p.code_index("g")});
-  p.globals.push_back({GlobalSpec::Tag::klass, "C", 1});
+  p.globals.push_back({GlobalSpec::Tag::klass, "C", 1, p.code_index("__init__")});
   p.globals.push_back({GlobalSpec::Tag::object, "L", 0});
   p.globals.push_back({GlobalSpec::Tag::native, "sqrt", static_cast<std::uint32_t>(Native::sqrt)});
   p.builtins.push_back({GlobalSpec::Tag::native, "range", static_cast<std::uint32_t>(Native::range)});
@@ -125,7 +133,7 @@ Table run_case(const Case& c) {
     set_item(list, 1, new_int<S>(ctx, 1001));
     list->value.i = 2;
     m.set_global("L", list);
-    Obj* deque = m.new_deque(ctx, 4);
+    Obj* queue = m.new_queue(ctx, 4);
     {
       pyvm::Interp<S> vm(ctx, m);
       std::vector<StackRef<S>> args;
@@ -150,7 +158,7 @@ Table run_case(const Case& c) {
             break;
           }
           case Arg::list: args.push_back(stack_new(ctx, list)); break;
-          case Arg::deque: args.push_back(stack_new(ctx, deque)); break;
+          case Arg::queue: args.push_back(stack_new(ctx, queue)); break;
         }
       }
       ctx.table = {};
@@ -160,7 +168,7 @@ Table run_case(const Case& c) {
       ctx.current = kOutside;
       stack_close(ctx, result);
     }
-    ctx.decref(deque);
+    ctx.decref(queue);
     m.teardown(ctx);
   });
   EXPECT_EQ(live, 0) << c.name;
@@ -306,6 +314,34 @@ std::vector<Case> cases() {
                           {{Op::LOAD_SMALL_INT, {1, 0}, {0, 0}},
                            {Op::BINARY_OP, {1, 1}, {1, 0}},
                            {Op::RETURN_VALUE, {0, 1 + kFuncobj}, {0, 1}}}));
+  // def f(L):
+  //     x = L[0]
+  //     if L[1] is None: return None      (L[1] is 1001: not taken)
+  //     del x
+  //     return None
+  all.push_back(make_case("POP_JUMP_IF_NONE, DELETE_FAST", {"L"}, {Arg::list},
+                          [](Assembler& a) {
+                            const Label none = a.label();
+                            for (const std::uint32_t k : {0u, 1u}) {
+                              a.load_fast_borrow("L");
+                              a.load_small_int(k);
+                              a.binary_op(BinaryOp::subscript);
+                              if (k == 0) a.store_fast("x");
+                            }
+                            a.pop_jump_if_none(none);
+                            a.delete_fast("x");
+                            a.load_const_none();
+                            a.return_value();
+                            a.bind(none);
+                            a.load_const_none();
+                            a.return_value();
+                          },
+                          {{Op::LOAD_SMALL_INT, {2, 0}, {0, 0}},
+                           {Op::BINARY_OP, {2, 2}, {2, 0}},
+                           {Op::POP_JUMP_IF_NONE, {0, 1}, {0, 1}},  // L[1] closed
+                           {Op::DELETE_FAST, {0, 1}, {0, 1}},       // x = L[0] closed
+                           {Op::LOAD_CONST, {1, 0}, {0, 0}},
+                           {Op::RETURN_VALUE, {0, 1 + kFuncobj}, {0, 1}}}));
   // def f(a, b):
   //     if a + b < a: return 1
   //     return 2
@@ -447,24 +483,31 @@ std::vector<Case> cases() {
                             a.call(1);
                             a.return_value();
                           },
+                          // CALL_ALLOC_AND_ENTER_INIT: the instance's class (_Py_INCREF_TYPE),
+                          // __init__ for C (C closed), the shim's DUP of self, __init__'s
+                          // f_executable; then __init__ runs `self.v = v` and returns None.
                           {{Op::LOAD_GLOBAL, {1, 0}, {0, 0}},
-                           {Op::CALL, {2, 1}, {2, 0}},  // the instance holds C and a; C closed
-                           {Op::RETURN_VALUE, {0, 1 + kFuncobj}, {0, 1}}}));
-  // def f(q, a): q.append(a); return q.popleft()
-  all.push_back(make_case("LOAD_ATTR_METHOD, CALL deque methods", {"q", "a"}, {Arg::deque, Arg::int_1000},
+                           {Op::CALL, {4, 1}, {2, 0}},
+                           {Op::STORE_ATTR, {1, 0}, {1, 0}},  // the instance takes the borrowed a
+                           {Op::LOAD_CONST, {1, 0}, {0, 0}},  // None
+                           {Op::EXIT_INIT_CHECK, {0, 1}, {0, 0}},  // None closed
+                           // __init__'s frame closes self, its function and code; f's a and its own
+                           {Op::RETURN_VALUE, {0, 3 + 1 + kFuncobj}, {0, 2}}}));
+  // def f(q, a): q.put(a); return q.get()
+  all.push_back(make_case("LOAD_ATTR_METHOD, CALL queue methods", {"q", "a"}, {Arg::queue, Arg::int_1000},
                           [](Assembler& a) {
                             a.load_fast_borrow("q");
-                            a.load_attr_method(Native::deque_append);
+                            a.load_attr_method(Native::queue_put);
                             a.load_fast_borrow("a");
                             a.call(1);
                             a.pop_top();
                             a.load_fast_borrow("q");
-                            a.load_attr_method(Native::deque_popleft);
+                            a.load_attr_method(Native::queue_get);
                             a.call(0);
                             a.return_value();
                           },
                           {{Op::LOAD_ATTR_METHOD, {2, 0}, {0, 0}},
-                           // append: the deque's new reference, None; both methods closed
+                           // put: the queue's new reference, None; both methods closed
                            {Op::CALL, {2, 2}, {1, 0}},
                            {Op::POP_TOP, {0, 1}, {0, 0}},  // None
                            {Op::RETURN_VALUE, {0, 2 + kFuncobj}, {0, 2}}}));
@@ -498,8 +541,8 @@ TEST(PyvmOpcodes, EvalBreakerChecksWhere314Checks) {
   };
   using M = std::map<std::string, int>;
   EXPECT_EQ(safepoints("CALL a builtin"), (M{{"RESUME", 1}, {"CALL", 1}}));
-  EXPECT_EQ(safepoints("CALL a class"), (M{{"RESUME", 1}, {"CALL", 1}}));
-  EXPECT_EQ(safepoints("LOAD_ATTR_METHOD, CALL deque methods"), (M{{"RESUME", 1}, {"CALL", 2}}));
+  EXPECT_EQ(safepoints("CALL a class"), (M{{"RESUME", 2}}));  // f's and __init__'s
+  EXPECT_EQ(safepoints("LOAD_ATTR_METHOD, CALL queue methods"), (M{{"RESUME", 1}, {"CALL", 2}}));
   EXPECT_EQ(safepoints("CALL a Python function, RETURN_VALUE"), (M{{"RESUME", 2}}));
   EXPECT_EQ(safepoints("GET_ITER, FOR_ITER, POP_ITER over a list"), (M{{"RESUME", 1}, {"JUMP_BACKWARD", 2}}));
 }

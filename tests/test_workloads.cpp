@@ -212,11 +212,9 @@ TEST(PyvmPrivateIter, ChecksumCountsEveryItem) {
   expect_checksums_plain_and_atomic<PyvmPrivateIter>([](std::uint32_t threads) { return 20'000ull * threads; });
 }
 
-// s += f(x), f(x) = x.v = i: 20 walks of sum(range(1000)).
+// s += f(x), f(x) = x.v = 1: SHARED_CALL_REPS = 10 walks of 1000 at the quick size.
 TEST(PyvmSharedCall, ChecksumSumsTheAttributes) {
-  std::uint64_t walk = 0;
-  for (std::uint64_t i = 0; i < 1000; ++i) walk += i;
-  expect_checksums_plain_and_atomic<PyvmSharedCall>([&](std::uint32_t threads) { return 20 * walk * threads; });
+  expect_checksums_plain_and_atomic<PyvmSharedCall>([](std::uint32_t threads) { return 10'000ull * threads; });
 }
 
 // check() counts the nodes of two depth-12 trees.
@@ -230,32 +228,36 @@ TEST(PyvmTupleTree, ChecksumCountsEveryNode) {
       [&](std::uint32_t threads) { return 2 * nodes(12) * threads; });
 }
 
-// One pair (or the solo thread) hands over n tuples (i, i * 0.5, 3 * i + 1).
+// One pair (or the one thread) hands over n lists [i]: get() tallies the
+// items and the ints they held.
 TEST(PyvmProducerConsumer, ChecksumIsWhatThePairHandedOver) {
-  const std::uint32_t n = PyvmProducerConsumer<Plain>::items(Size::quick);
-  std::uint64_t pair = n;  // the producer reports how many it produced
-  for (std::uint64_t i = 0; i < n; ++i)
-    pair += i + static_cast<std::uint64_t>(static_cast<double>(i) * 0.5 * 2) + 3 * i + 1;
+  const std::uint64_t n = PyvmProducerConsumer<Plain>::items(Size::quick);
+  std::uint64_t pair = 0;
+  for (std::uint64_t i = 0; i < n; ++i) pair += 1 + i;
   expect_checksums_plain_and_atomic<PyvmProducerConsumer>(
       [&](std::uint32_t threads) { return pair * (threads == 1 ? 1 : threads / 2); });
   expect_checksums<Atomic, PyvmProducerConsumer>(4, [&](std::uint32_t) { return 2 * pair; });
 }
 
-// Each thread's total of its events' largest pair mass, on unboxed doubles
-// by brute force; the harness sums the totals' bit patterns.
+// Each thread's total of its events' pair masses, by brute force on
+// unboxed doubles in w_dimuon's order; the harness sums the totals' bits.
 std::uint64_t pyvm_dimuon_reference(std::uint32_t threads) {
   const std::uint32_t events = PyvmDimuon<Plain>::events_per_thread(Size::quick);
-  const MuonColumns d = generate_muons(events, threads);
+  const std::vector<pyvm::MuonEvent> ev = pyvm::reference_events(events, threads);
   std::uint64_t sum = 0;
   for (std::uint32_t t = 0; t < threads; ++t) {
     double total = 0.0;
-    for (std::uint32_t event = t * events; event < (t + 1) * events; ++event) {
-      std::vector<double> masses{0.0};
-      for (auto i = d.offsets[event]; i < d.offsets[event + 1]; ++i)
-        for (auto j = i + 1; j < d.offsets[event + 1]; ++j)
-          masses.push_back(std::sqrt(2 * d.pt[i] * d.pt[j] *
-                                     (std::cosh(d.eta[i] - d.eta[j]) - std::cos(d.phi[i] - d.phi[j]))));
-      total += std::ranges::max(masses);
+    for (std::uint32_t k = t * events; k < (t + 1) * events; ++k) {
+      const auto& e = ev[k];
+      EXPECT_GE(e.pt.size(), 2u);
+      EXPECT_LE(e.pt.size(), 4u);
+      for (std::size_t i = 0; i < e.pt.size(); ++i) {
+        EXPECT_GE(e.pt[i], 5.0);
+        for (std::size_t j = i + 1; j < e.pt.size(); ++j) {
+          const double mass2 = 2 * e.pt[i] * e.pt[j] * (std::cosh(e.eta[i] - e.eta[j]) - std::cos(e.phi[i] - e.phi[j]));
+          total += std::sqrt(mass2);
+        }
+      }
     }
     sum += std::bit_cast<std::uint64_t>(total);
   }

@@ -18,10 +18,12 @@
 
 namespace rcb {
 
-enum class Size : std::uint8_t { quick, full };
+// reference: the pyvm_* programs at ../shared/reference_programs.py's own
+// sizes (seconds per iteration); every other workload runs as at full.
+enum class Size : std::uint8_t { quick, full, reference };
 
 [[nodiscard]] constexpr std::string_view to_string(Size s) {
-  return s == Size::quick ? "quick" : "full";
+  return s == Size::quick ? "quick" : s == Size::full ? "full" : "reference";
 }
 
 struct WorkloadInfo {

@@ -32,9 +32,11 @@ enum class Op : std::uint8_t {
   LOAD_FAST,          // push a new reference to local[arg]
   LOAD_FAST_BORROW,   // push a borrowed (uncounted) reference to local[arg]
   STORE_FAST,         // local[arg] = pop; the old value is closed
+  DELETE_FAST,        // local[arg] is closed and left null (`del x`)
   LOAD_CONST,         // push code.consts[arg] (LOAD_CONST_IMMORTAL: constants are immortal)
   LOAD_SMALL_INT,     // push the cached int arg, 0 <= arg < 256
   LOAD_GLOBAL,        // arg = name << 1 | push_null: globals[name], else builtins[name]
+  PUSH_NULL,          // push null (self_or_null before calling a local)
   LOAD_ATTR,          // replace TOS by TOS.attribute[arg] (LOAD_ATTR_INSTANCE_VALUE)
   LOAD_ATTR_METHOD,   // TOS -> builtin method arg, TOS as self (LOAD_ATTR_METHOD_NO_DICT)
   STORE_ATTR,         // TOS.attribute[arg] = TOS1 (STORE_ATTR_INSTANCE_VALUE)
@@ -42,6 +44,8 @@ enum class Op : std::uint8_t {
   COMPARE_OP,         // arg: Compare; pushes True or False
   POP_JUMP_IF_FALSE,  // arg: target
   POP_JUMP_IF_TRUE,   // arg: target
+  POP_JUMP_IF_NONE,      // arg: target; pops and closes the value (`x is None` in a condition)
+  POP_JUMP_IF_NOT_NONE,  // arg: target; likewise
   JUMP_FORWARD,       // arg: target
   JUMP_BACKWARD,      // arg: target; the eval breaker (a safepoint)
   GET_ITER,           // list/tuple: stays, index 0 pushed; range: replaced by its iterator, null pushed
@@ -55,6 +59,7 @@ enum class Op : std::uint8_t {
   CALL,               // arg args above callable, self_or_null
   RETURN_VALUE,       // the frame ends; its result moves to the caller's stack
   POP_TOP,            // pop and close
+  EXIT_INIT_CHECK,    // pop __init__'s result, which must be None (the class call's shim frame)
   kCount
 };
 
@@ -71,8 +76,9 @@ enum class Native : std::uint32_t {
   sqrt,           // math.sqrt
   cosh,           // math.cosh
   cos,            // math.cos
-  deque_append,   // q.append(x)
-  deque_popleft,  // q.popleft()
+  len,            // len(x) of a list or tuple
+  queue_put,      // q.put(x): queue.SimpleQueue's, unbounded
+  queue_get,      // q.get(): blocks while the queue is empty
   kCount
 };
 
@@ -85,8 +91,9 @@ struct Instr {
 
 // A code constant. CPython 3.14t makes every code constant immortal
 // (Objects/codeobject.c, intern_constants), as PEP 683 allows.
+// A tuple constant is `i` Nones (`(None, None)`, which the compiler folds).
 struct Const {
-  enum class Tag : std::uint8_t { int_, float_, empty_tuple } tag;
+  enum class Tag : std::uint8_t { int_, float_, none, none_tuple } tag;
   std::int64_t i = 0;
   double f = 0;
   friend bool operator==(const Const&, const Const&) = default;
@@ -109,11 +116,12 @@ struct GlobalSpec {
   enum class Tag : std::uint8_t {
     function,  // a Python function: code[index]
     native,    // a builtin function: Native(index)
-    klass,     // a class whose instances have `index` attributes
+    klass,     // a class whose instances have `index` attributes; its __init__ is code[init]
     object,    // set by the workload (a list it built)
   } tag;
   std::string name;
   std::uint32_t index = 0;
+  std::uint32_t init = 0;  // klass only
 };
 
 struct Program {
@@ -166,7 +174,10 @@ class Assembler {
   }
   void load_const(double v) { emit(Op::LOAD_CONST, constant({Const::Tag::float_, 0, v}), +1); }
   void load_const_int(std::int64_t v) { emit(Op::LOAD_CONST, constant({Const::Tag::int_, v, 0}), +1); }
-  void load_const_empty_tuple() { emit(Op::LOAD_CONST, constant({Const::Tag::empty_tuple, 0, 0}), +1); }
+  void load_const_none() { emit(Op::LOAD_CONST, constant({Const::Tag::none, 0, 0}), +1); }
+  void load_const_none_tuple(std::uint32_t n) { emit(Op::LOAD_CONST, constant({Const::Tag::none_tuple, n, 0}), +1); }
+  void delete_fast(std::string_view local) { emit(Op::DELETE_FAST, slot(local), 0); }
+  void push_null() { emit(Op::PUSH_NULL, 0, +1); }
   // LOAD_GLOBAL f + NULL (the form before a call) or LOAD_GLOBAL x.
   void load_global(std::string_view global, bool push_null) {
     emit(Op::LOAD_GLOBAL, program_.intern(global) << 1 | (push_null ? 1u : 0u), push_null ? +2 : +1);
@@ -176,15 +187,13 @@ class Assembler {
   void store_attr(std::uint32_t attribute_slot) { emit(Op::STORE_ATTR, attribute_slot, -2); }
   void binary_op(BinaryOp op) { emit(Op::BINARY_OP, static_cast<std::uint32_t>(op), -1); }
   void compare_op(Compare c) { emit(Op::COMPARE_OP, static_cast<std::uint32_t>(c), -1); }
-  // POP_JUMP_IF_FALSE + NOT_TAKEN, as 3.14 emits them.
-  void pop_jump_if_false(Label target) {
-    jump(Op::POP_JUMP_IF_FALSE, target, -1);
-    emit(Op::NOT_TAKEN, 0, 0);
-  }
-  void pop_jump_if_true(Label target) {
-    jump(Op::POP_JUMP_IF_TRUE, target, -1);
-    emit(Op::NOT_TAKEN, 0, 0);
-  }
+  // Each conditional jump and the NOT_TAKEN 3.14 emits after it. `x is
+  // None` / `x is not None` in a condition are POP_JUMP_IF_NOT_NONE /
+  // POP_JUMP_IF_NONE.
+  void pop_jump_if_false(Label target) { conditional_jump(Op::POP_JUMP_IF_FALSE, target); }
+  void pop_jump_if_true(Label target) { conditional_jump(Op::POP_JUMP_IF_TRUE, target); }
+  void pop_jump_if_none(Label target) { conditional_jump(Op::POP_JUMP_IF_NONE, target); }
+  void pop_jump_if_not_none(Label target) { conditional_jump(Op::POP_JUMP_IF_NOT_NONE, target); }
   void jump_forward(Label target) { jump(Op::JUMP_FORWARD, target, 0); }
   void jump_backward(Label target) { jump(Op::JUMP_BACKWARD, target, 0); }
   void get_iter() { emit(Op::GET_ITER, 0, +1); }
@@ -255,7 +264,8 @@ class Assembler {
  private:
   static constexpr std::uint32_t kUnbound = ~0u;
   static bool is_jump(Op op) {
-    return op == Op::POP_JUMP_IF_FALSE || op == Op::POP_JUMP_IF_TRUE || op == Op::JUMP_FORWARD ||
+    return op == Op::POP_JUMP_IF_FALSE || op == Op::POP_JUMP_IF_TRUE || op == Op::POP_JUMP_IF_NONE ||
+           op == Op::POP_JUMP_IF_NOT_NONE || op == Op::JUMP_FORWARD ||
            op == Op::JUMP_BACKWARD || op == Op::FOR_ITER;
   }
   [[nodiscard]] std::uint32_t at() const { return static_cast<std::uint32_t>(spec_.code.size()); }
@@ -266,6 +276,10 @@ class Assembler {
       throw std::logic_error("pyvm: stack depth out of range in " + spec_.name);
   }
   void jump(Op op, Label target, int stack_effect) { emit(op, target.id, stack_effect); }
+  void conditional_jump(Op op, Label target) {
+    jump(op, target, -1);
+    emit(Op::NOT_TAKEN, 0, 0);
+  }
   std::uint32_t constant(Const c) {
     for (std::uint32_t i = 0; i < spec_.consts.size(); ++i)
       if (spec_.consts[i] == c) return i;
@@ -282,18 +296,19 @@ class Assembler {
 
 inline std::string_view name(Op op) {
   static constexpr std::string_view kNames[] = {
-      "RESUME",           "NOT_TAKEN",    "LOAD_FAST",         "LOAD_FAST_BORROW", "STORE_FAST",
-      "LOAD_CONST",       "LOAD_SMALL_INT", "LOAD_GLOBAL",     "LOAD_ATTR",        "LOAD_ATTR_METHOD",
-      "STORE_ATTR",       "BINARY_OP",    "COMPARE_OP",        "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE",
-      "JUMP_FORWARD",     "JUMP_BACKWARD", "GET_ITER",         "FOR_ITER",         "END_FOR",
-      "POP_ITER",         "BUILD_TUPLE",  "BUILD_LIST",        "LIST_APPEND",      "UNPACK_SEQUENCE",
-      "CALL",             "RETURN_VALUE", "POP_TOP"};
+      "RESUME",           "NOT_TAKEN",        "LOAD_FAST",          "LOAD_FAST_BORROW", "STORE_FAST",
+      "DELETE_FAST",      "LOAD_CONST",       "LOAD_SMALL_INT",     "LOAD_GLOBAL",      "PUSH_NULL",
+      "LOAD_ATTR",        "LOAD_ATTR_METHOD", "STORE_ATTR",         "BINARY_OP",        "COMPARE_OP",
+      "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE", "POP_JUMP_IF_NONE",  "POP_JUMP_IF_NOT_NONE", "JUMP_FORWARD",
+      "JUMP_BACKWARD",    "GET_ITER",         "FOR_ITER",           "END_FOR",          "POP_ITER",
+      "BUILD_TUPLE",      "BUILD_LIST",       "LIST_APPEND",        "UNPACK_SEQUENCE",  "CALL",
+      "RETURN_VALUE",     "POP_TOP",          "EXIT_INIT_CHECK"};
   static_assert(std::size(kNames) == static_cast<std::size_t>(Op::kCount));
   return kNames[static_cast<std::size_t>(op)];
 }
 
 inline std::string_view name(Native n) {
-  static constexpr std::string_view kNames[] = {"range", "int", "sqrt", "cosh", "cos", "append", "popleft"};
+  static constexpr std::string_view kNames[] = {"range", "int", "sqrt", "cosh", "cos", "len", "put", "get"};
   static_assert(std::size(kNames) == static_cast<std::size_t>(Native::kCount));
   return kNames[static_cast<std::size_t>(n)];
 }

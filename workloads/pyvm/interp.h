@@ -20,10 +20,15 @@
 // as references, which can only delay a free.
 //
 // Eval-breaker checks (ctx.safepoint()) are where CPython 3.14 checks: RESUME
-// at every function entry, JUMP_BACKWARD, and the end of a CALL that ran C
-// code (CALL_BUILTIN_O, CALL_BUILTIN_CLASS, CALL_METHOD_DESCRIPTOR_*: each
-// macro ends in _CHECK_PERIODIC); a class call's check stands for the
-// RESUME of the __init__ frame CPython would push.
+// at every function entry (a class call's __init__ included), JUMP_BACKWARD,
+// and the end of a CALL that ran C code (CALL_BUILTIN_O, CALL_BUILTIN_CLASS,
+// CALL_METHOD_DESCRIPTOR_*: each macro ends in _CHECK_PERIODIC), but not
+// CALL_LEN, which cannot run Python code and has no check (docs/pyvm.md).
+//
+// A class call is CALL_ALLOC_AND_ENTER_INIT: the instance is allocated, a
+// shim frame (CPython's _Py_InitCleanup: EXIT_INIT_CHECK, RETURN_VALUE)
+// holds a second reference to it, and __init__ runs in its own frame on
+// top; the shim returns the instance once __init__ has returned None.
 //
 // A context may define on_instruction(Op) (tests do) to attribute the
 // refcount operations that follow to the opcode; strategies do not, and pay
@@ -94,6 +99,35 @@ class Interp {
   // The frame's own slots before its locals: f_funcobj, f_executable.
   static constexpr std::uint32_t kFrameHeader = 2;
 
+  // _Py_InitCleanup's code, and its frame: the header (None and the static
+  // code object, immortal: null slots here, which cost no count) and a
+  // value stack of two (the instance, then __init__'s None).
+  static constexpr Instr kInitCleanup[] = {{Op::EXIT_INIT_CHECK, 0}, {Op::RETURN_VALUE, 0}};
+  static constexpr std::uint32_t kShimSlots = kFrameHeader + 2;
+
+  // CALL_ALLOC_AND_ENTER_INIT of the class at callee[0] (self_or_null null):
+  // _CHECK_AND_ALLOCATE_OBJECT allocates the instance (PyType_GenericAlloc:
+  // _Py_INCREF_TYPE), puts it in the self slot (a steal) and replaces the
+  // class by a new reference to __init__, closing the class;
+  // _CREATE_INIT_FRAME pushes the shim with PyStackRef_DUP(self), then
+  // __init__'s frame, which takes self and the arguments.
+  void enter_init(std::uintptr_t* callee, std::uint32_t argc) {
+    const Ref klass = Ref::from_bits(callee[0]);
+    Obj* type = klass.get();
+    Obj* self = new_object<S>(ctx_, Kind::instance, 1 + static_cast<std::uint32_t>(type->value.i));
+    incref_type(ctx_, type);
+    set_item(self, 0, type);
+    callee[0] = stack_new(ctx_, type->item(0)).bits();
+    stack_close(ctx_, klass);
+    callee[1] = stack_steal(self).bits();
+    std::uintptr_t* base = ctx_.data_stack.push(kShimSlots);
+    base[0] = base[1] = 0;
+    std::uintptr_t* stack = base + kFrameHeader;
+    stack[0] = stack_dup(ctx_, Ref::from_bits(callee[1])).bits();
+    frames_.push_back({kInitCleanup, kInitCleanup, base, stack, stack + 1, nullptr, kShimSlots});
+    if (!enter(callee, argc)) throw std::logic_error("pyvm: a class's __init__ must be a Python function");
+  }
+
   // CALL of a Python function whose callable sits at `callee[0]`, self_or_null
   // at callee[1], `argc` arguments after them: pushes its frame, moving the
   // callable and arguments in, and takes a stack reference to the code
@@ -136,7 +170,8 @@ class Interp {
   Ref eval();
 
   Ref call_native(Native n, std::span<std::uintptr_t> args);
-  Ref make_instance(Obj* klass, std::span<std::uintptr_t> args);
+  Ref queue_put(Obj* q, Obj* item);
+  Ref queue_get(Obj* q);
 
   [[nodiscard]] static double number(const Obj* o) {
     return o->kind == Kind::float_ ? o->value.f : static_cast<double>(o->value.i);
@@ -154,9 +189,9 @@ class Interp {
   std::uint64_t executed_ = 0;
 };
 
-// Deques pack head (bits 0-23) and length (24-47) into value.i, changed
-// only under their lock (Module::deque_sync).
-inline constexpr std::int64_t kDequeField = (std::int64_t{1} << 24) - 1;
+// Queues pack head (bits 0-23) and length (24-47) into value.i, changed
+// only under their lock (Module::queue_sync).
+inline constexpr std::int64_t kQueueField = (std::int64_t{1} << 24) - 1;
 
 template <class S>
 StackRef<S> Interp<S>::eval() {
@@ -192,6 +227,16 @@ StackRef<S> Interp<S>::eval() {
         stack_close(ctx_, hide(old));
         break;
       }
+      case Op::DELETE_FAST: {
+        // inst(DELETE_FAST): PyStackRef_XCLOSE of the local, left null.
+        const Ref old = local(ins.arg);
+        locals[ins.arg] = 0;
+        stack_close(ctx_, hide(old));
+        break;
+      }
+      case Op::PUSH_NULL:
+        push(Ref{});
+        break;
       case Op::LOAD_CONST:
         push(stack_new(ctx_, f->code->item(ins.arg)));
         break;
@@ -249,6 +294,16 @@ StackRef<S> Interp<S>::eval() {
       case Op::POP_JUMP_IF_TRUE:
         if (pop().get() == module_.true_()) pc = f->first + ins.arg;
         break;
+      case Op::POP_JUMP_IF_NONE:
+      case Op::POP_JUMP_IF_NOT_NONE: {
+        // macro(POP_JUMP_IF_NONE) = _IS_NONE + _POP_JUMP_IF_TRUE: _IS_NONE
+        // closes the value (PyStackRef_CLOSE) unless it is None.
+        const Ref v = pop();
+        const bool none = v.get() == module_.none();
+        stack_close(ctx_, hide(v));
+        if (none == (ins.op == Op::POP_JUMP_IF_NONE)) pc = f->first + ins.arg;
+        break;
+      }
       case Op::JUMP_FORWARD:
         pc = f->first + ins.arg;
         break;
@@ -351,16 +406,24 @@ StackRef<S> Interp<S>::eval() {
           break;
         }
         const Ref callable = Ref::from_bits(callee[0]);
+        Obj* fn = callable.get();
+        if (fn->kind == Kind::type) {
+          enter_init(callee, ins.arg);
+          f = &frames_.back();
+          pc = f->pc;
+          sp = f->sp;
+          locals = f->locals;
+          break;
+        }
         const bool has_self = callee[1] != 0;
         std::span<std::uintptr_t> args(has_self ? callee + 1 : callee + 2, ins.arg + (has_self ? 1 : 0));
-        Obj* fn = callable.get();
-        const Ref result = fn->kind == Kind::type ? make_instance(fn, args)
-                                                  : call_native(static_cast<Native>(fn->value.i), args);
+        const auto native = static_cast<Native>(fn->value.i);
+        const Ref result = call_native(native, args);
         for (const std::uintptr_t a : args) stack_close(ctx_, Ref::from_bits(a));
         stack_close(ctx_, callable);
         sp = callee;
         push(result);
-        ctx_.safepoint();  // _CHECK_PERIODIC, the C-call macros' last uop
+        if (native != Native::len) ctx_.safepoint();  // _CHECK_PERIODIC
         break;
       }
       case Op::RETURN_VALUE: {
@@ -382,6 +445,13 @@ StackRef<S> Interp<S>::eval() {
       case Op::POP_TOP:
         stack_close(ctx_, pop());
         break;
+      case Op::EXIT_INIT_CHECK: {
+        // inst(EXIT_INIT_CHECK): __init__ must return None; DEAD(should_be_none).
+        const Ref r = pop();
+        if (r.get() != module_.none()) throw std::logic_error("pyvm: __init__ returned a value");
+        stack_close(ctx_, r);
+        break;
+      }
       case Op::kCount:
         throw std::logic_error("pyvm: bad opcode");
     }
@@ -438,26 +508,6 @@ bool Interp<S>::compare(Compare c, const Obj* a, const Obj* b) {
   return detail::compare_values(c, number(a), number(b));
 }
 
-// A class called with its attributes' values: the instance holds a
-// reference to its class (_PyObject_Init's _Py_INCREF_TYPE: per-thread
-// under cpython_ft, counted elsewhere) and one to each value. CPython would
-// push an __init__ frame (CALL_ALLOC_AND_ENTER_INIT) whose `self.v = v`
-// takes the same reference to v; the frame itself is left out.
-template <class S>
-StackRef<S> Interp<S>::make_instance(Obj* klass, std::span<std::uintptr_t> args) {
-  const auto attrs = static_cast<std::uint32_t>(klass->value.i);
-  if (args.size() != attrs) throw std::logic_error("pyvm: wrong argument count for a class");
-  Obj* o = new_object<S>(ctx_, Kind::instance, 1 + attrs);
-  incref_type(ctx_, klass);
-  set_item(o, 0, klass);
-  for (std::uint32_t i = 0; i < attrs; ++i) {
-    Obj* v = Ref::from_bits(args[i]).get();
-    ctx_.incref(v);
-    set_item(o, 1 + i, v);
-  }
-  return stack_steal(o);
-}
-
 // Builtins borrow their arguments and return a new reference; CALL closes
 // the arguments and the callable afterwards (CALL_BUILTIN_O,
 // CALL_BUILTIN_CLASS, CALL_METHOD_DESCRIPTOR_O / _NOARGS).
@@ -477,58 +527,62 @@ StackRef<S> Interp<S>::call_native(Native n, std::span<std::uintptr_t> args) {
     case Native::sqrt: return stack_steal(new_float<S>(ctx_, std::sqrt(number(arg(0)))));
     case Native::cosh: return stack_steal(new_float<S>(ctx_, std::cosh(number(arg(0)))));
     case Native::cos: return stack_steal(new_float<S>(ctx_, std::cos(number(arg(0)))));
-    case Native::deque_append: {
-      // deque_append: the deque takes a new reference (Py_NewRef(item)). The
-      // item becomes reachable by the thread that pops it: publish first,
-      // outside the lock (sticky's pass may be long).
-      Obj* q = arg(0);
-      Obj* item = arg(1);
-      ctx_.publish(item);
-      ctx_.incref(item);
-      DequeSync& sync = module_.deque_sync(q);
-      for (;;) {
-        const std::uint32_t seen = sync.changes.load(std::memory_order_acquire);
-        {
-          std::lock_guard lock(sync.mu);
-          const std::int64_t head = q->value.i & kDequeField, len = q->value.i >> 24 & kDequeField;
-          if (len < static_cast<std::int64_t>(q->size)) {
-            set_item(q, static_cast<std::uint32_t>((head + len) % q->size), item);
-            q->value.i += std::int64_t{1} << 24;
-            break;
-          }
-        }
-        wait_until(ctx_, sync.changes, [seen](std::uint32_t v) { return v != seen; });  // full: block
-      }
-      sync.changes.fetch_add(1, std::memory_order_release);
-      sync.changes.notify_all();
-      return stack_new(ctx_, module_.none());
-    }
-    case Native::deque_popleft: {
-      Obj* q = arg(0);
-      DequeSync& sync = module_.deque_sync(q);
-      Obj* item = nullptr;
-      for (;;) {
-        const std::uint32_t seen = sync.changes.load(std::memory_order_acquire);
-        {
-          std::lock_guard lock(sync.mu);
-          const std::int64_t head = q->value.i & kDequeField, len = q->value.i >> 24 & kDequeField;
-          if (len > 0) {
-            item = q->item(static_cast<std::uint32_t>(head));
-            set_item<S>(q, static_cast<std::uint32_t>(head), nullptr);
-            const std::int64_t next = (head + 1) % q->size;
-            q->value.i = (len - 1) << 24 | next;
-            break;
-          }
-        }
-        wait_until(ctx_, sync.changes, [seen](std::uint32_t v) { return v != seen; });  // empty: block
-      }
-      sync.changes.fetch_add(1, std::memory_order_release);
-      sync.changes.notify_all();
-      return stack_steal(item);  // the deque's reference moves to the caller
-    }
+    case Native::len: return box(sequence_length(arg(0)));
+    case Native::queue_put: return queue_put(arg(0), arg(1));
+    case Native::queue_get: return queue_get(arg(0));
     case Native::kCount: break;
   }
   throw std::logic_error("pyvm: bad builtin");
+}
+
+// simplequeue_put_impl: the queue takes a new reference (Py_NewRef(item))
+// under its lock and wakes a waiting get. The item becomes reachable by
+// the thread that gets it: published first, outside the lock (sticky's pass
+// may be long). SimpleQueue is unbounded: a full ring is a sizing bug.
+template <class S>
+StackRef<S> Interp<S>::queue_put(Obj* q, Obj* item) {
+  ctx_.publish(item);
+  ctx_.incref(item);
+  QueueSync& sync = module_.queue_sync(q);
+  {
+    std::lock_guard lock(sync.mu);
+    const std::int64_t head = q->value.i & kQueueField, len = q->value.i >> 24 & kQueueField;
+    if (len >= static_cast<std::int64_t>(q->size)) throw std::logic_error("pyvm: queue ring too small");
+    set_item(q, static_cast<std::uint32_t>((head + len) % q->size), item);
+    q->value.i += std::int64_t{1} << 24;
+  }
+  sync.changes.fetch_add(1, std::memory_order_release);
+  sync.changes.notify_all();
+  return stack_new(ctx_, module_.none());
+}
+
+// simplequeue_get_impl: blocks while empty (CPython waits on the queue's
+// lock with the thread detached: enter_blocking() here), then hands the
+// queue's reference to the caller.
+template <class S>
+StackRef<S> Interp<S>::queue_get(Obj* q) {
+  QueueSync& sync = module_.queue_sync(q);
+  Obj* item = nullptr;
+  for (;;) {
+    const std::uint32_t seen = sync.changes.load(std::memory_order_acquire);
+    {
+      std::lock_guard lock(sync.mu);
+      const std::int64_t head = q->value.i & kQueueField, len = q->value.i >> 24 & kQueueField;
+      if (len > 0) {
+        item = q->item(static_cast<std::uint32_t>(head));
+        set_item<S>(q, static_cast<std::uint32_t>(head), nullptr);
+        q->value.i = (len - 1) << 24 | (head + 1) % q->size;
+        if (item != module_.none()) {
+          ++sync.got;
+          const Obj* v = item->kind == Kind::list ? item->item(0) : item;  // the int in [i]
+          sync.sum += static_cast<std::uint64_t>(v->value.i);
+        }
+        break;
+      }
+    }
+    wait_until(ctx_, sync.changes, [seen](std::uint32_t v) { return v != seen; });
+  }
+  return stack_steal(item);  // nothing waits for room: put never blocks
 }
 
 }  // namespace rcb::pyvm

@@ -17,14 +17,16 @@
 //              each holds its code object
 //   builtins   range and int are static types (PyRange_Type, PyLong_Type),
 //              immortal from their static initialiser (PyObject_HEAD_INIT
-//              sets the immortal count); math's sqrt/cosh/cos and deque's
-//              methods are declared deferred as functions are (see
-//              docs/pyvm.md: CPython's C functions may stay mortal; that
-//              is a difference in what we declare, not in how we count)
+//              sets the immortal count); len, math's sqrt/cosh/cos and
+//              SimpleQueue's methods are declared deferred as functions
+//              are (see docs/pyvm.md: CPython's C functions may stay
+//              mortal; that is a difference in what we declare, not in how
+//              we count)
 //   classes    per_thread (3.14t gives heap types a unique id, which
-//              defers them too); an instance's reference to its class is
-//              _Py_INCREF_TYPE's, in the creating thread's own array
-//              (cpython_facts.h), and counted under every other strategy
+//              defers them too), holding their __init__ function; an
+//              instance's reference to its class is _Py_INCREF_TYPE's, in
+//              the creating thread's own array (cpython_facts.h), and
+//              counted under every other strategy
 //   globals, builtins dicts   mortal, as module dicts are
 //
 // Invariant: every object here is reachable from roots_ until teardown(),
@@ -49,13 +51,17 @@ namespace rcb::pyvm {
 inline constexpr std::int64_t kSmallIntMin = -5;
 inline constexpr std::int64_t kSmallIntMax = 256;
 
-// A deque's lock and wake-up word (CPython's per-object critical section,
-// plus the condition a blocking get waits on). `changes` counts appends and
-// pops, so a waiter that saw a value before it found the deque full or
-// empty sleeps only until something changed.
-struct DequeSync {
+// A SimpleQueue's lock and wake-up word (its C implementation's mutex and
+// the condition a blocking get waits on). `changes` counts puts and gets,
+// so a waiter that saw a value before it found the queue empty sleeps only
+// until something changed. `got` and `sum` tally, under the lock, the
+// items get() returned and the ints they held (not None): the workload's
+// checksum, since the Python returns nothing. No reference is counted for
+// them.
+struct QueueSync {
   alignas(64) std::mutex mu;
   alignas(64) std::atomic<std::uint32_t> changes{0};
+  std::uint64_t got = 0, sum = 0;
 };
 
 // Attribute-less helpers on the object model's pyvm kinds.
@@ -85,8 +91,8 @@ class Module {
   using Obj = Object<S>;
   using Ctx = typename S::Context;
 
-  Module(Ctx& ctx, Program program, std::uint32_t deques = 0)
-      : program_(std::move(program)), deque_sync_(std::make_unique<DequeSync[]>(deques)), deque_count_(deques) {
+  Module(Ctx& ctx, Program program, std::uint32_t queues = 0)
+      : program_(std::move(program)), queue_sync_(std::make_unique<QueueSync[]>(queues)), queue_count_(queues) {
     for (const auto* specs : {&program_.globals, &program_.builtins})
       for (const GlobalSpec& g : *specs) program_.intern(g.name);
     roots_ = new_object<S>(ctx, Kind::tuple, kRootCount);
@@ -171,21 +177,23 @@ class Module {
   }
   [[nodiscard]] Obj* global(std::string_view name) const { return global(program_.name_index(name)); }
 
-  // The lock and wake-up word of a deque new_deque made. Found by identity
-  // in a list written only at setup: the deque's own fields change under
+  // The lock and wake-up word of a queue new_queue made. Found by identity
+  // in a list written only at setup: the queue's own fields change under
   // that lock, so they cannot say which lock it is.
-  [[nodiscard]] DequeSync& deque_sync(const Obj* deque) const {
-    for (std::size_t i = 0; i < deques_.size(); ++i)
-      if (deques_[i] == deque) return deque_sync_[i];
-    throw std::logic_error("pyvm: not a deque of this module");
+  [[nodiscard]] QueueSync& queue_sync(const Obj* queue) const {
+    for (std::size_t i = 0; i < queues_.size(); ++i)
+      if (queues_[i] == queue) return queue_sync_[i];
+    throw std::logic_error("pyvm: not a queue of this module");
   }
 
-  // A new empty deque of `capacity` slots, with the next lock. At setup.
-  [[nodiscard]] Obj* new_deque(Ctx& ctx, std::uint32_t capacity) {
-    if (capacity >= (1u << 24)) throw std::logic_error("pyvm: deque too large");
-    if (deques_.size() == deque_count_) throw std::logic_error("pyvm: more deques than locks");
+  // A new empty SimpleQueue, with the next lock. At setup. SimpleQueue is
+  // unbounded: `capacity` is the most items it will hold at once (a ring
+  // of that many slots; growing one would count nothing).
+  [[nodiscard]] Obj* new_queue(Ctx& ctx, std::uint32_t capacity) {
+    if (capacity >= (1u << 24)) throw std::logic_error("pyvm: queue too large");
+    if (queues_.size() == queue_count_) throw std::logic_error("pyvm: more queues than locks");
     Obj* q = new_object<S>(ctx, Kind::deque, capacity);
-    deques_.push_back(q);
+    queues_.push_back(q);
     return q;
   }
 
@@ -251,8 +259,9 @@ class Module {
         break;
       }
       case GlobalSpec::Tag::klass: {
-        value = per_thread(ctx, new_object<S>(ctx, Kind::type));
+        value = per_thread(ctx, new_object<S>(ctx, Kind::type, 1));
         value->value.i = g.index;
+        set_item(value, 0, function(ctx, g.init));  // C.__init__, in the class's dict
         break;
       }
       case GlobalSpec::Tag::object: return;  // the workload binds it (set_global)
@@ -278,7 +287,19 @@ class Module {
   Obj* constant(Ctx& ctx, const Const& c) {
     Obj* shared = nullptr;
     switch (c.tag) {
-      case Const::Tag::empty_tuple: shared = empty_tuple(); break;
+      case Const::Tag::none: shared = none(); break;
+      case Const::Tag::none_tuple: {
+        if (c.i == 0) {
+          shared = empty_tuple();
+          break;
+        }
+        Obj* t = new_object<S>(ctx, Kind::tuple, static_cast<std::uint32_t>(c.i));
+        for (std::uint32_t k = 0; k < t->size; ++k) {
+          ctx.incref(none());
+          set_item(t, k, none());
+        }
+        return immortal(ctx, t);
+      }
       case Const::Tag::int_:
         if (c.i >= kSmallIntMin && c.i <= kSmallIntMax) shared = small_int(c.i);
         else return immortal(ctx, new_int<S>(ctx, c.i));
@@ -297,9 +318,9 @@ class Module {
   }
 
   Program program_;
-  std::unique_ptr<DequeSync[]> deque_sync_;
-  std::size_t deque_count_;
-  std::vector<const Obj*> deques_;  // deque i uses deque_sync_[i]
+  std::unique_ptr<QueueSync[]> queue_sync_;
+  std::size_t queue_count_;
+  std::vector<const Obj*> queues_;  // queue i uses queue_sync_[i]
   Obj* roots_ = nullptr;
 };
 
