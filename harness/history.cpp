@@ -200,8 +200,10 @@ sql::Db open_store(const std::string& path, bool create) {
   try {
     sql::Db db(path, create);
     const bool fresh = !table_exists(db, "meta");
-    if (fresh && !create)
-      throw UsageError("'" + path + "' is not a history database (no meta table)");
+    if (fresh && !create && fs::file_size(path) == 0)
+      throw UsageError("history database '" + path + "' is empty: record results first (rcbench history add FILE --db " +
+                       path + ")");
+    if (fresh && !create) throw UsageError("'" + path + "' is not a history database (no meta table)");
     if (fresh) {
       db.exec(kCreateTables);
       db.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES('schema', ?1)").bind(1, std::string(kHistorySchema)).run();
