@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -312,21 +313,9 @@ constexpr const char* kRunColumns =
     "r.unit, r.date, r.floor_ns, r.context FROM runs r JOIN machines m ON m.id = r.machine_id ";
 
 StoredRun stored_run(const sql::Statement& s) {
-  StoredRun r;
-  r.id = s.integer(0);
-  r.machine = s.integer(1);
-  r.machine_name = s.text(2);
-  r.fingerprint = s.text(3);
-  r.cpu_model = s.text(4);
-  r.commit = s.text(5);
-  r.metric = s.text(6);
-  r.scaling = s.text(7);
-  r.size = s.text(8);
-  r.unit = s.text(9);
-  r.date = s.text(10);
-  r.floor_ns = s.maybe_real(11);
-  r.context = json::parse(s.text(12));
-  return r;
+  return {s.integer(0), s.integer(1),  s.text(2),      s.text(3),      s.text(4),
+          s.text(5),    s.text(6),     s.text(7),      s.text(8),      s.text(9),
+          s.text(10),   s.maybe_real(11), json::parse(s.text(12))};
 }
 
 // Up to five items, then how many more: messages stay one line.
@@ -531,7 +520,23 @@ struct GroupKey {
 struct Group {
   StoredRun first;  // names the machine
   std::vector<ResultsFile> base, next;
+  std::optional<double> base_floor, new_floor;  // the probe's plain_pair_ns, of the first run each side
 };
+
+// The floor is no key (history.h), but a machine whose floor moved between
+// the two commits is not the machine it was: say so beside the verdicts.
+void note_floor(const Group& g, Comparison& c) {
+  constexpr double kMoved = 0.10;
+  if (!g.base_floor || !g.new_floor || *g.base_floor <= 0) return;
+  const double change = *g.new_floor / *g.base_floor - 1;
+  if (std::abs(change) <= kMoved) return;
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "the probe's floor (plain_pair_ns) moved %+.0f%% between the two runs (%.3f -> %.3f ns): the "
+                "machine itself may have changed",
+                100 * change, *g.base_floor, *g.new_floor);
+  c.notes.emplace_back(line);
+}
 
 void load_side(const sql::Db& db, const std::string& commit, const std::set<std::int64_t>& machines, bool is_base,
                std::map<GroupKey, Group>& groups) {
@@ -542,6 +547,8 @@ void load_side(const sql::Db& db, const std::string& commit, const std::set<std:
     if (!machines.count(r.machine)) continue;
     auto [it, fresh] = groups.try_emplace(GroupKey{r.machine, r.metric, r.scaling, r.size});
     (is_base ? it->second.base : it->second.next).push_back(results_of(db, r));
+    std::optional<double>& floor = is_base ? it->second.base_floor : it->second.new_floor;
+    if (!floor) floor = r.floor_ns;
     if (fresh) it->second.first = std::move(r);
   }
 }
@@ -582,6 +589,7 @@ Diff diff_runs(const sql::Db& db, const std::string& base, const std::string& ne
     const bool per_run = g.base.size() > 1 || g.next.size() > 1;
     try {
       d.judged.push_back({g.first, compare(pool(g.base, per_run), pool(g.next, per_run), opt.compare)});
+      note_floor(g, d.judged.back().comparison);
     } catch (const UsageError& e) {
       d.skipped.push_back(group_label(g.first) + ": " + e.what());
     }

@@ -13,7 +13,8 @@
 //            two kinds of machine. The probe's floor figure (plain_pair_ns)
 //            is kept with each run, not hashed into the key: it is measured
 //            anew by every run and moves by a few percent on one machine,
-//            which would split one machine into many. Files without a
+//            which would split one machine into many; diff notes a floor
+//            that moved by more than 10% between its two sides. Files without a
 //            topology (instruction files before it was recorded) fall back
 //            to Google Benchmark's num_cpus, mhz_per_cpu and caches.
 //   run      one results file, unique by a hash of its JSON text: adding a

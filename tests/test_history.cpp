@@ -26,6 +26,7 @@ struct FileSpec {
   std::string cpu = "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz";
   std::string schema = "rcbench/2";
   std::string date = "2026-01-01T00:00:00+00:00";
+  double floor_ns = 0.6;
   std::map<std::string, double> ns = {{"shared_list/atomic/threads:1", 12.0}, {"fib/plain/threads:1", 3.0}};
 };
 
@@ -59,7 +60,7 @@ json results(const FileSpec& s) {
              {{"schema", s.schema},
               {"metric", "time"},
               {"topology", {{"cpu_model", s.cpu}, {"packages", 1}, {"cores", 2}, {"pus", 2}, {"numa_nodes", 1}}},
-              {"probe", {{"plain_pair_ns", 0.6}}},
+              {"probe", {{"plain_pair_ns", s.floor_ns}}},
               {"build", {{"git_commit", s.commit}, {"git_dirty", false}, {"compiler", "gcc 12.2.0"}}},
               {"options", {{"suite", "headline"}, {"size", "quick"}}}}}}},
           {"benchmarks", benchmarks}};
@@ -165,6 +166,18 @@ TEST_F(HistoryTest, DiffJudgesAPlantedRegressionExactlyAsCompare) {
   EXPECT_EQ(got["shared_list/atomic/threads:1"], "regression");
   EXPECT_EQ(got["fib/plain/threads:1"], "same");
   EXPECT_EQ(got, compare_verdicts(a, b));
+}
+
+TEST_F(HistoryTest, AMovedFloorIsNotedBesideTheVerdicts) {
+  FileSpec later;
+  later.commit = "bbbb000000000000000000000000000000000002";
+  later.floor_ns = 0.8;  // same CPU and topology: the same machine, now a third slower at the floor
+  (void)rcb::history_add({write("a.json", FileSpec{}), write("b.json", later)}, opt_);
+  const json d = rcb::history_diff("aaaa", "bbbb", opt_);
+  ASSERT_EQ(d["comparisons"].size(), 1u);
+  EXPECT_NE(d["comparisons"][0]["comparison"]["notes"].dump().find("floor (plain_pair_ns) moved +33%"),
+            std::string::npos)
+      << d["comparisons"][0]["comparison"]["notes"];
 }
 
 TEST_F(HistoryTest, MachinesAreKeptApart) {
