@@ -181,7 +181,8 @@ ParsedRun parse_run(const std::string& path, const std::string& machine_name, co
   run.size = text_at(run.context, "/rcbench/options/size");
   run.date = text_at(run.context, "/date");
   const json::json_pointer floor("/rcbench/probe/plain_pair_ns");
-  if (run.context.contains(floor) && run.context.at(floor).is_number()) run.floor_ns = run.context.at(floor).get<double>();
+  if (run.context.contains(floor) && run.context.at(floor).is_number())
+    run.floor_ns = run.context.at(floor).get<double>();
   read_counters(doc, run);
   return run;
 }
@@ -202,12 +203,14 @@ sql::Db open_store(const std::string& path, bool create) {
     sql::Db db(path, create);
     const bool fresh = !table_exists(db, "meta");
     if (fresh && !create && fs::file_size(path) == 0)
-      throw UsageError("history database '" + path + "' is empty: record results first (rcbench history add FILE --db " +
-                       path + ")");
+      throw UsageError("history database '" + path +
+                       "' is empty: record results first (rcbench history add FILE --db " + path + ")");
     if (fresh && !create) throw UsageError("'" + path + "' is not a history database (no meta table)");
     if (fresh) {
       db.exec(kCreateTables);
-      db.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES('schema', ?1)").bind(1, std::string(kHistorySchema)).run();
+      db.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES('schema', ?1)")
+          .bind(1, std::string(kHistorySchema))
+          .run();
     }
     auto s = db.prepare("SELECT value FROM meta WHERE key = 'schema'");
     const std::string schema = s.step() ? s.text(0) : "";
@@ -359,8 +362,10 @@ std::string resolve_revision(const sql::Db& db, const std::string& rev) {
   if (rev.size() < 4) throw UsageError("revision '" + rev + "' is too short: give at least 4 digits of a commit");
   const std::vector<std::string> all = column(db, "SELECT git_commit FROM runs GROUP BY git_commit ORDER BY MIN(date)");
   std::vector<std::string> hits;
-  std::copy_if(all.begin(), all.end(), std::back_inserter(hits), [&](const std::string& c) { return c.starts_with(rev); });
-  if (hits.empty()) throw UsageError("unknown revision '" + rev + "': no run recorded at it (recorded: " + a_few(all) + ")");
+  std::copy_if(all.begin(), all.end(), std::back_inserter(hits),
+               [&](const std::string& c) { return c.starts_with(rev); });
+  if (hits.empty())
+    throw UsageError("unknown revision '" + rev + "': no run recorded at it (recorded: " + a_few(all) + ")");
   if (hits.size() > 1) throw UsageError("revision '" + rev + "' is ambiguous: " + a_few(hits));
   return hits.front();
 }
@@ -455,7 +460,8 @@ void add_series(const sql::Db& db, const std::string& cell, const std::set<std::
   std::string last_key;
   while (s.step()) {
     if (!machines.count(s.integer(0))) continue;
-    const std::string key = s.text(2) + s.text(4) + s.text(5) + s.text(6) + s.text(7);
+    const std::string key =
+        s.text(2) + '\x1f' + s.text(4) + '\x1f' + s.text(5) + '\x1f' + s.text(6) + '\x1f' + s.text(7);
     if (key != last_key)
       out.push_back({s.text(1), s.text(2), s.text(3), cell, s.text(4), s.text(5), s.text(6), s.text(7), {}});
     last_key = key;
@@ -498,7 +504,10 @@ json show_json(const std::vector<Series>& all) {
   for (const Series& se : all) {
     json points = json::array();
     for (const Point& p : se.points)
-      points.push_back({{"commit", p.commit}, {"dirty", p.dirty}, {"date", p.date}, {"median", p.median ? json(*p.median) : json()},
+      points.push_back({{"commit", p.commit},
+                        {"dirty", p.dirty},
+                        {"date", p.date},
+                        {"median", p.median ? json(*p.median) : json()},
                         {"ci95", p.low && p.high ? json::array({*p.low, *p.high}) : json()},
                         {"repetitions", p.repetitions}, {"counters", p.counters}});
     series.push_back({{"machine", se.machine}, {"fingerprint", se.fingerprint}, {"cpu_model", se.cpu_model},
@@ -659,7 +668,8 @@ std::string read_results_text(const std::string& path) {
   std::string text;
   std::array<char, 1 << 16> buf{};
   int n = 0;
-  while ((n = gzread(in, buf.data(), static_cast<unsigned>(buf.size()))) > 0) text.append(buf.data(), static_cast<std::size_t>(n));
+  while ((n = gzread(in, buf.data(), static_cast<unsigned>(buf.size()))) > 0)
+    text.append(buf.data(), static_cast<std::size_t>(n));
   int err = Z_OK;
   const std::string why = n < 0 ? gzerror(in, &err) : "";
   gzclose(in);

@@ -375,13 +375,14 @@ void add_history_options(CLI::App* history, HistoryArgs& a) {
               "judges; exit 1 on a regression");
   a.diff->add_option("REV1", a.rev1, "the base commit (4 or more leading digits)")->required();
   a.diff->add_option("REV2", a.rev2, "the commit to judge")->required();
-  a.diff->add_option("--threshold", a.threshold, "as compare's --threshold (default: 5 for wall time, 1 for instructions)");
+  a.diff->add_option("--threshold", a.threshold,
+                     "as compare's --threshold (default: 5 for wall time, 1 for instructions)");
   a.diff->add_option("--alpha", a.opt.compare.alpha, "as compare's --alpha")->capture_default_str();
   for (CLI::App* sub : {a.show, a.diff}) {
     db_option(sub);
     sub->add_option("--machine", a.opt.machine, "only this machine: its name or the first digits of its fingerprint");
-    sub->add_option("--format", a.opt.format, std::string("md, csv or json") + (sub == a.diff ? " (or console, compare's table)" : ""))
-        ->capture_default_str();
+    const std::string formats = std::string("md, csv or json") + (sub == a.diff ? " (or console, compare's table)" : "");
+    sub->add_option("--format", a.opt.format, formats)->capture_default_str();
   }
 }
 
