@@ -127,7 +127,7 @@ refuse budget-too-short "--max-time 1 s is too short: these [0-9]+ benchmarks ne
 check version 0 "$rcbench" --version
 expect_text version '^rcbench [0-9][^ ]*, commit ([0-9a-f]{12}|unknown)'
 check unknown-subcommand 2 "$rcbench" frob
-expect_text unknown-subcommand "unknown subcommand 'frob' \(valid: list, env, probe, run, compare, ab\)"
+expect_text unknown-subcommand "unknown subcommand 'frob' \(valid: list, env, probe, run, compare, ab, history\)"
 expect_one_line unknown-subcommand
 check no-subcommand 2 "$rcbench"
 expect_text no-subcommand "subcommand is required \(valid: list, env, probe, run, compare"
