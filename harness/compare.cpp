@@ -178,6 +178,12 @@ ResultsFile load_results(const std::string& path, const char* role, const std::s
   } catch (const nlohmann::json::parse_error& e) {
     throw UsageError(who + " is not a results file: not JSON (" + e.what() + ")");
   }
+  return parse_results(j, path, role, figure);
+}
+
+ResultsFile parse_results(const nlohmann::json& j, const std::string& path, const char* role,
+                          const std::string& figure) {
+  const std::string who = std::string(role) + " '" + path + "'";
   if (!j.is_object() || !j.contains("benchmarks") || !j["benchmarks"].is_array())
     throw UsageError(who + " is not a results file: no \"benchmarks\" array (expected the JSON that `rcbench run` writes)");
 

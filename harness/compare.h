@@ -129,6 +129,11 @@ struct ResultsFile {
 [[nodiscard]] ResultsFile load_results(const std::string& path, const char* role,
                                        const std::string& figure = "ns_per_item");
 
+// The same, from a document already parsed (`rcbench history add` reads
+// .json.gz files too, and keeps the document for what compare ignores).
+[[nodiscard]] ResultsFile parse_results(const nlohmann::json& doc, const std::string& path, const char* role,
+                                        const std::string& figure = "ns_per_item");
+
 // One side of a comparison: one file, or several comma-separated ones
 // (all of one metric).
 [[nodiscard]] std::vector<ResultsFile> load_side(const std::string& paths, const char* role,

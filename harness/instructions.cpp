@@ -53,6 +53,7 @@
 #include "harness/gb_json.h"
 #include "harness/kernels.h"
 #include "harness/engine/measure.h"
+#include "harness/engine/topology.h"
 #include "harness/results_file.h"
 #include "harness/selection.h"
 #include "harness/engine/team.h"
@@ -350,6 +351,10 @@ int cmd_run_instructions(const RunOptions& opt_in) {
       {"build", build_info()},
       {"valgrind", version},
       {"counting_environment", counting_environment()},
+      // The machine, as wall-time files record it: `rcbench history` keys
+      // results on it (counts follow the CPU's code paths: glibc picks its
+      // string functions by CPU feature).
+      {"topology", Topology().summary()},
       {"options",
        {{"suite", sel.suite},
         {"strategies", strategies},

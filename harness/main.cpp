@@ -15,6 +15,7 @@
 #include "harness/allocator_policy.h"
 #include "harness/build_info.h"
 #include "harness/commands.h"
+#include "harness/history.h"
 #include "harness/engine/topology.h"
 #include "harness/kernels.h"
 #include "harness/suites.h"
@@ -158,7 +159,7 @@ int cmd_list_impl(bool suites_only) {
 int rcb::cmd_list(bool suites_only) { return cmd_list_impl(suites_only); }
 
 // The subcommands a user may name (the hidden _instructions and _serve are accepted too).
-constexpr std::string_view kSubcommands = "list, env, probe, run, compare, ab";
+constexpr std::string_view kSubcommands = "list, env, probe, run, compare, ab, history";
 
 namespace {
 
@@ -347,6 +348,55 @@ int ab_command(const CLI::App* ab, AbArgs& a) {
   return rcb::cmd_ab(a.opt);
 }
 
+// `rcbench history add|show|diff` (harness/history.h).
+struct HistoryArgs {
+  rcb::HistoryOptions opt;
+  std::vector<std::string> files;
+  std::string cell, rev1, rev2, threshold;
+  CLI::App *add = nullptr, *show = nullptr, *diff = nullptr;
+};
+
+void add_history_options(CLI::App* history, HistoryArgs& a) {
+  history->require_subcommand(1, 1);
+  const auto db_option = [&](CLI::App* sub) {
+    sub->add_option("--db", a.opt.db, "the history database (SQLite)")->capture_default_str();
+  };
+  a.add = history->add_subcommand(
+      "add", "record results files (plain or .json.gz) under their machine and commit; a file already there changes "
+             "nothing");
+  a.add->add_option("FILE", a.files, "results files from rcbench run, ab or scripts/ci-gate.sh")->required();
+  db_option(a.add);
+  a.add->add_option("--machine", a.opt.machine,
+                    "the machine's human name (default: the host name the file records)");
+  a.add->add_option("--commit", a.opt.commit, "the commit, for a file that records none (or to override it)");
+  a.show = history->add_subcommand("show", "a cell's figures over the recorded commits, a series per machine");
+  a.show->add_option("CELL", a.cell, "a cell name, or an ECMAScript regex over <workload>/<strategy>/threads:<n>")
+      ->required();
+  a.diff = history->add_subcommand(
+      "diff", "every cell's change from REV1 to REV2 on each machine recorded at both, judged as rcbench compare "
+              "judges; exit 1 on a regression");
+  a.diff->add_option("REV1", a.rev1, "the base commit (4 or more leading digits)")->required();
+  a.diff->add_option("REV2", a.rev2, "the commit to judge")->required();
+  a.diff->add_option("--threshold", a.threshold,
+                     "as compare's --threshold (default: 5 for wall time, 1 for instructions)");
+  a.diff->add_option("--alpha", a.opt.compare.alpha, "as compare's --alpha")->capture_default_str();
+  for (CLI::App* sub : {a.show, a.diff}) {
+    db_option(sub);
+    sub->add_option("--machine", a.opt.machine, "only this machine: its name or the first digits of its fingerprint");
+    const std::string formats = std::string("md, csv or json") + (sub == a.diff ? " (or console, compare's table)" : "");
+    sub->add_option("--format", a.opt.format, formats)->capture_default_str();
+  }
+}
+
+int history_command(HistoryArgs& a) {
+  if (a.add->parsed()) return rcb::cmd_history_add(a.files, a.opt);
+  if (a.show->parsed()) return rcb::cmd_history_show(a.cell, a.opt);
+  if (!a.threshold.empty()) a.opt.compare.threshold = parse_percent(a.threshold, "--threshold");
+  if (!(a.opt.compare.alpha > 0 && a.opt.compare.alpha < 1))
+    throw rcb::UsageError("--alpha must lie between 0 and 1 (such as 0.05)");
+  return rcb::cmd_history_diff(a.rev1, a.rev2, a.opt);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -359,7 +409,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::string first = argv[1];
     if (first != "list" && first != "env" && first != "probe" && first != "run" && first != "compare" &&
-        first != "ab" && first != "_instructions" && first != "_serve") {
+        first != "ab" && first != "history" && first != "_instructions" && first != "_serve") {
       std::cerr << "rcbench: unknown subcommand '" << first << "' (valid: " << kSubcommands << ")\n";
       return rcb::kExitUsage;
     }
@@ -431,6 +481,11 @@ int main(int argc, char** argv) {
   AbArgs ab_args;
   add_ab_options(ab, ab_args);
 
+  auto* history = app.add_subcommand(
+      "history", "results across commits and machines in one SQLite file: add, show, diff (see README, History)");
+  HistoryArgs history_args;
+  add_history_options(history, history_args);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -464,6 +519,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("_instructions"))
       return rcb::cmd_count_instructions(count_strategy, count_workload, parse_size(count_size), count_iterations);
     if (app.got_subcommand("ab")) return ab_command(ab, ab_args);
+    if (app.got_subcommand("history")) return history_command(history_args);
     if (app.got_subcommand("_serve")) {
       check_selection(serve, serve_args);
       return rcb::cmd_serve(serve_args.opt);

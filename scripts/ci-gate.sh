@@ -23,6 +23,11 @@
 #
 #   --allow FILE      cells that may end as "insufficient data", one per line with its reason
 #                     (default: results/baseline/gate-allow.txt)
+#   --history DB      also record this run's counts, under its commit and this machine's
+#                     fingerprint, into the `rcbench history` database DB (default: $RCB_HISTORY_DB,
+#                     else build/ci-gate/history.sqlite; "" records nothing). $RCB_MACHINE names
+#                     the machine there (default: its host name). docs/regressions.md says how to
+#                     keep DB across CI runs.
 #
 # Every cell must be judged: a cell compare calls "insufficient data" (its
 # counts vary too much to judge) fails the gate unless the allow file lists
@@ -42,6 +47,7 @@ update=0
 md=
 allow=$root/results/baseline/gate-allow.txt
 wall=
+history=${RCB_HISTORY_DB-$root/build/ci-gate/history.sqlite}
 ab_extra=()
 
 usage() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; }
@@ -54,6 +60,7 @@ while [ $# -gt 0 ]; do
     --out) out=${2:?--out needs a file}; shift ;;
     --md) md=${2:?--md needs a file}; shift ;;
     --allow) allow=${2:?--allow needs a file}; shift ;;
+    --history) history=${2?--history needs a database path}; shift ;;
     --wall) wall=${2:?--wall needs a revision}; shift ;;
     --) shift; ab_extra=("$@"); break ;;
     -h | --help) usage; exit 0 ;;
@@ -141,6 +148,13 @@ case $run_status in
   0 | 1) ;;  # 1: a cell failed; compare below reports it as FAILED and fails
   *) echo "ci-gate: rcbench run ended with status $run_status" >&2; exit $run_status ;;
 esac
+
+# The counts into the history before judging them: a regression is worth a
+# point in the series too. Failing to record is reported, never the verdict.
+if [ -n "$history" ]; then
+  "$rcbench" history add "$out" --db "$history" ${RCB_MACHINE:+--machine "$RCB_MACHINE"} ||
+    echo "ci-gate: warning: could not record $out in $history (the gate's verdict below stands)" >&2
+fi
 
 echo
 "$rcbench" compare "$baseline" "$out"

@@ -61,10 +61,11 @@ PY
 # The checks come in four parts, each its own ctest test so the cores share
 # them (under ThreadSanitizer the whole contract took three minutes on one):
 # args (names, refusals, suites), runs (results files, --out targets, probe)
-# signals, and ab (the A/B driver against stand-in sides, tests/cli/fake_serve.sh,
-# and one real pairing). A second argument picks one; none runs them all.
+# signals, ab (the A/B driver against stand-in sides, tests/cli/fake_serve.sh,
+# and one real pairing), and history (the store's statuses and messages on the
+# files in tests/data). A second argument picks one; none runs them all.
 part="${2:-all}"
-case $part in all | args | runs | signals | ab) ;; *) echo "cli_test.sh: unknown part '$part' (all, args, runs, signals, ab)" >&2; exit 2 ;; esac
+case $part in all | args | runs | signals | ab | history) ;; *) echo "cli_test.sh: unknown part '$part' (all, args, runs, signals, ab, history)" >&2; exit 2 ;; esac
 in_part() { [[ $part == all || $part == "$1" ]]; }
 
 # The smallest run there is. --precision 99: these checks are about files and
@@ -126,7 +127,7 @@ refuse budget-too-short "--max-time 1 s is too short: these [0-9]+ benchmarks ne
 check version 0 "$rcbench" --version
 expect_text version '^rcbench [0-9][^ ]*, commit ([0-9a-f]{12}|unknown)'
 check unknown-subcommand 2 "$rcbench" frob
-expect_text unknown-subcommand "unknown subcommand 'frob' \(valid: list, env, probe, run, compare, ab\)"
+expect_text unknown-subcommand "unknown subcommand 'frob' \(valid: list, env, probe, run, compare, ab, history\)"
 expect_one_line unknown-subcommand
 check no-subcommand 2 "$rcbench"
 expect_text no-subcommand "subcommand is required \(valid: list, env, probe, run, compare"
@@ -469,6 +470,64 @@ check ab-real 0 "$rcbench" ab "$rcbench" "$rcbench" --strategy atomic --workload
 if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["cells"]; assert len(c)==1 and c[0]["rounds"]==6 and all(r>0 for r in c[0]["ratios"]), d' "$tmp/ab-real.json"; then
   passes=$((passes + 1)); else echo "FAIL ab-real: not six rounds of one cell"; fails=$((fails + 1)); fi
 fi  # ab
+
+if in_part history; then
+data="$(dirname "$(realpath "$0")")/data"
+db="$tmp/h.sqlite"
+check history-help 0 "$rcbench" history --help
+expect_text history-help 'add .*record results files'
+check history-needs-a-subcommand 2 "$rcbench" history
+check history-missing-file 2 "$rcbench" history add "$data/absent.json" --db "$db"
+expect_text history-missing-file "absent.json' does not exist"
+expect_one_line history-missing-file
+expect_no_file history-missing-file "$db"
+check history-no-db 2 "$rcbench" history show atomic --db "$db"
+expect_text history-no-db "no history database at '.*h.sqlite'"
+: >"$tmp/empty.sqlite"
+check history-empty-db 2 "$rcbench" history diff aaaa bbbb --db "$tmp/empty.sqlite"
+expect_text history-empty-db "is empty: record results first"
+expect_one_line history-empty-db
+# A results schema from the future: refused in one line, nothing recorded.
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["context"]["rcbench"]["schema"]="rcbench/9"; json.dump(d, open(sys.argv[2], "w"))' \
+  "$data/rcbench2-base.json" "$tmp/future.json"
+check history-future-schema 2 "$rcbench" history add "$data/rcbench2-base.json" "$tmp/future.json" --db "$db"
+expect_text history-future-schema "schema 'rcbench/9', which this rcbench does not read"
+expect_one_line history-future-schema
+expect_no_file history-future-schema "$db"
+check history-not-rcbench 2 "$rcbench" history add "$data/gbench-own.json" --db "$db"
+expect_text history-not-rcbench "not an rcbench results file"
+# The fixtures share one commit: --commit places them. gzip'd and plain are one file.
+gzip -c "$data/rcbench2-base.json" >"$tmp/base.json.gz"
+check history-add 0 "$rcbench" history add "$tmp/base.json.gz" --commit 1111aaaa --db "$db" --machine fixture-box
+expect_text history-add 'recorded 1 file\(s\), 10 cell\(s\)'
+check history-add-again 0 "$rcbench" history add "$data/rcbench2-base.json" --commit 1111aaaa --db "$db"
+expect_text history-add-again 'recorded 0 file\(s\), 0 cell\(s\) .* 1 already there'
+check history-add-slow 0 "$rcbench" history add "$data/rcbench2-slow-clock.json" --commit 2222bbbb --db "$db"
+# diff says what compare says about the same two files, by compare's code.
+"$rcbench" compare "$data/rcbench2-base.json" "$data/rcbench2-slow-clock.json" | tail -1 >"$tmp/compare-summary"
+check history-diff-regression 1 "$rcbench" history diff 1111 2222 --db "$db" --format console
+expect_text history-diff-regression "^$(sed 's/[()]/\\&/g' "$tmp/compare-summary")\$"
+expect_text history-diff-regression '^==> fixture-box \(.*Synthetic CPU'
+check history-diff-md 1 "$rcbench" history diff 1111 2222 --db "$db"
+expect_text history-diff-md '^\*\*FAIL\*\* \(wall time, threshold 5%'
+check history-diff-csv 1 "$rcbench" history diff 1111 2222 --db "$db" --format csv
+expect_text history-diff-csv '^fixture-box,[0-9a-f]{16},.*,regression$'
+check history-diff-json 1 "$rcbench" history diff 1111 2222 --db "$db" --format json
+expect_text history-diff-json '"schema": "rcbench-history-diff/1"'
+check history-diff-same 0 "$rcbench" history diff 1111 1111 --db "$db"
+check history-unknown-revision 2 "$rcbench" history diff 1111 3333 --db "$db"
+expect_text history-unknown-revision "unknown revision '3333': no run recorded at it \(recorded: 1111aaaa, 2222bbbb\)"
+expect_one_line history-unknown-revision
+check history-short-revision 2 "$rcbench" history diff 11 2222 --db "$db"
+check history-bad-format 2 "$rcbench" history show atomic --db "$db" --format xml
+expect_text history-bad-format "bad --format 'xml' \(valid: md, csv, json\)"
+check history-unknown-machine 2 "$rcbench" history show atomic --db "$db" --machine nosuch
+expect_text history-unknown-machine "no machine 'nosuch' in the history \(machines: fixture-box"
+check history-show 0 "$rcbench" history show 'shared_list/atomic/threads:1' --db "$db" --format csv
+expect_text history-show '^fixture-box,[0-9a-f]{16},shared_list/atomic/threads:1,.*,1111aaaa,1,'
+check history-show-no-cell 2 "$rcbench" history show 'nosuch' --db "$db"
+expect_text history-show-no-cell "no cell in the history matches 'nosuch'"
+fi  # history
 
 echo "cli: $passes passed, $fails failed"
 [[ $fails -eq 0 ]]
