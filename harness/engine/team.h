@@ -126,6 +126,11 @@ class Team final : public TeamBase {
         if (tid == 0) {
           Running running(ctx);
           workload_.emplace(ctx, cfg_.size, units_);
+          // The eval-breaker check a building thread reaches: a collection
+          // the setup's allocations asked for runs here, in setup, as
+          // CPython's would during the build, not in the first iteration.
+          // The other workers are blocked, so a stop-the-world waits for none.
+          ctx.safepoint();
           if constexpr (requires(Census c) { workload_->take_census(c); })
             if (cfg_.census) workload_->take_census(Census::of(*runtime_));
           expected_ = workload_->expected_checksum();
