@@ -61,6 +61,13 @@ struct Sample {
   std::vector<CpuSpeed> speeds;  // each CPU a multi-thread repetition used, after it (engine/disturbance.h)
   int planned_cpu = -1;  // a rotated 1-thread repetition's CPU, whether or not the binding held
   bool counted = true;  // in the statistics (clean, or accepted past the rerun bound)
+
+  // ns per item times the effective clock around the repetition; none where
+  // either calibration was itself disturbed.
+  [[nodiscard]] std::optional<double> cycles_per_item() const {
+    if (before.disturbed || after.disturbed || before.ghz <= 0) return std::nullopt;
+    return rep.ns_per_item() * 0.5 * (before.ghz + after.ghz);
+  }
 };
 
 // Why a cell stopped short of its precision.
@@ -101,6 +108,18 @@ struct CellRun {
       if (s.counted) v.push_back(s.rep.ns_per_item());
     return v;
   }
+  // Only when every repetition in the statistics has the figure: a subset
+  // would be another sample set.
+  [[nodiscard]] std::vector<double> cycles_per_item() const {
+    std::vector<double> v;
+    for (const auto& s : samples) {
+      if (!s.counted) continue;
+      const auto cycles = s.cycles_per_item();
+      if (!cycles) return {};
+      v.push_back(*cycles);
+    }
+    return v;
+  }
 };
 
 // A disturbed repetition is made up for at most this many times per cell
@@ -112,6 +131,7 @@ struct Stats {
   std::size_t n = 0;
   double median_ns = 0, mean_ns = 0, stddev_ns = 0, cv = 0;
   std::optional<MedianInterval> ci;
+  std::optional<MedianInterval> repeat;  // where a repeat run's median falls, for as many samples
   [[nodiscard]] double half_width() const {
     if (!ci || median_ns <= 0) return INFINITY;
     return std::max(median_ns - ci->low, ci->high - median_ns) / median_ns;
@@ -129,6 +149,7 @@ Stats stats_of(const std::vector<double>& v) {
   s.stddev_ns = v.size() > 1 ? std::sqrt(s.stddev_ns / static_cast<double>(v.size() - 1)) : 0;
   s.cv = s.mean_ns > 0 ? s.stddev_ns / s.mean_ns : 0;
   s.ci = median_ci95(v);
+  s.repeat = repeat_median_pi95(v, v.size());
   return s;
 }
 
@@ -470,6 +491,12 @@ class Runner {
   std::map<int, std::pair<Clock::time_point, Calibration>> calibrations_;  // per CPU: when, what
 };
 
+// name_low and name_high: the interval's ends, or null where it has none.
+void put_interval(nlohmann::json& j, const std::string& name, const std::optional<MedianInterval>& interval) {
+  j[name + "_low"] = interval ? nlohmann::json(interval->low) : nlohmann::json(nullptr);
+  j[name + "_high"] = interval ? nlohmann::json(interval->high) : nlohmann::json(nullptr);
+}
+
 nlohmann::json Runner::summary_json(const CellRun& c) const {
   const Stats st = stats_of(c.ns_per_item());
   const Shortfall why = shortfall(c, st);
@@ -499,6 +526,10 @@ nlohmann::json Runner::summary_json(const CellRun& c) const {
     j["ns_per_item_ci95_high"] = nullptr;
     j["ci_half_width"] = nullptr;
   }
+  put_interval(j, "ns_per_item_pi95", st.repeat);
+  j["pi_coverage"] = st.repeat ? nlohmann::json(st.repeat->coverage) : nlohmann::json(nullptr);
+  const std::vector<double> cycles = c.cycles_per_item();
+  put_interval(j, "cycles_per_item_pi95", cycles.empty() ? std::nullopt : repeat_median_pi95(cycles, cycles.size()));
   // Drift only where both calibrations of a repetition were clean.
   double worst = 0;
   std::size_t judged = 0;
@@ -578,6 +609,10 @@ std::vector<Run> aggregate_runs(const std::vector<Run>& clean, const Stats& st, 
     med.counters["ns_per_item_ci95_low"] = st.ci->low;
     med.counters["ns_per_item_ci95_high"] = st.ci->high;
   }
+  if (st.repeat) {
+    med.counters["ns_per_item_pi95_low"] = st.repeat->low;
+    med.counters["ns_per_item_pi95_high"] = st.repeat->high;
+  }
   return out;
 }
 
@@ -636,8 +671,7 @@ nlohmann::json Runner::document() const {
       r.cpu_accumulated_time = s.rep.cpu_seconds;
       r.counters["ns_per_item"] = s.rep.ns_per_item();
       r.counters["items_per_second"] = s.rep.items_per_second();
-      const bool cal_ok = !s.before.disturbed && !s.after.disturbed && s.before.ghz > 0;
-      if (cal_ok) r.counters["cycles_per_item"] = s.rep.ns_per_item() * 0.5 * (s.before.ghz + s.after.ghz);
+      if (const auto cycles = s.cycles_per_item()) r.counters["cycles_per_item"] = *cycles;
       r.counters["ghz_before"] = s.before.ghz;
       r.counters["ghz_after"] = s.after.ghz;
       r.counters["items_per_thread"] = static_cast<double>(s.rep.items_per_thread);
@@ -1023,6 +1057,11 @@ static nlohmann::json run_context(const Topology& topo, const FrequencyControl& 
       {"ns_per_item_ci95",
        "distribution-free 95% interval of the median of ns_per_item: order statistics x(k), x(n+1-k) with k "
        "the largest rank such that P(Binomial(n, 1/2) < k) <= 2.5%"},
+      {"ns_per_item_pi95",
+       "distribution-free 95% prediction interval for the median of a repeat run with as many repetitions in its "
+       "statistics (summary; also cycles_per_item_pi95): order statistics x(k), x(n+1-k) with k the largest rank "
+       "such that the repeat's middle order statistics fall outside them with probability <= 5% when all 2n "
+       "values are exchangeable; from n = 9"},
       {"disturbed", "a worker that never blocked had the CPU < 99% of its wall time, or a worker was switched out "
                     "involuntarily (not judged when the strategy runs helper threads), or host steal > 1% of the "
                     "CPUs' time, or (several CPUs) the slowest CPU's calibrated speed was more than 10% below the fastest's; such "

@@ -40,7 +40,7 @@ struct RunOptions {
   Scaling scaling = Scaling::weak;
   // Wall time is measured in interleaved rounds until each benchmark's median
   // has a 95% confidence interval within +-precision, or max_time runs out.
-  int repetitions = 6;           // the least per benchmark (6: the fewest with a distribution-free 95% CI)
+  int repetitions = 9;           // the least per benchmark (9: the fewest with a 95% interval for a repeat run's median)
   int max_repetitions = 60;      // the most per benchmark
   double precision = 0.02;       // --precision: wanted CI half-width, relative to the median
   double max_time = 0.0;         // --max-time: seconds for the whole run; 0: what the selection needs

@@ -200,6 +200,37 @@ for name in {b["run_name"] for b in d["benchmarks"]}:
     assert abs(med["cpu_time"] - cpu) <= 1e-6 * cpu, (med["cpu_time"], cpu)
     assert med["items_per_thread"] == reps[0]["items_per_thread"], med
 ' "$tmp/run.json"; then passes=$((passes + 1)); else echo "FAIL tiny-run: seed or aggregates"; fails=$((fails + 1)); fi
+# The repeat interval: where a second run's median falls. The harness's (C++) and rcresults' (Python)
+# are the same order statistics of the repetitions in the statistics, for ns and for cycles per item,
+# in the summary and (ns) on the median aggregate; with 8 repetitions there is none.
+check repeat-interval 0 "$rcbench" run --strategy atomic --workload shared_list --threads 1 --size quick \
+  --repetitions 9 --min-time 0.001 --precision 99 --out "$tmp/pi.json"
+check repeat-interval-8 0 "$rcbench" run --strategy atomic --workload shared_list --threads 1 --size quick \
+  --repetitions 8 --min-time 0.001 --precision 99 --out "$tmp/pi8.json"
+if python3 - "$tmp/pi.json" "$tmp/pi8.json" "$(dirname "$0")/../scripts" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[3])
+import rcresults
+for path, n in ((sys.argv[1], 9), (sys.argv[2], 8)):
+    d = json.load(open(path))
+    reps = [b for b in d["benchmarks"] if b["run_type"] == "iteration" and b["rcbench"]["repetition"]["in_statistics"]]
+    med = next(b for b in d["benchmarks"] if b.get("aggregate_name") == "median")
+    s = reps[0]["rcbench"]["summary"]
+    assert len(reps) >= n, (path, len(reps))
+    want = rcresults.repeat_pi95([b["ns_per_item"] for b in reps], len(reps))
+    got = (s["ns_per_item_pi95_low"], s["ns_per_item_pi95_high"])
+    if len(reps) < 9:
+        assert want is None and got == (None, None) and "ns_per_item_pi95_low" not in med, (path, got)
+        continue
+    assert want == got, (path, want, got)
+    assert (med["ns_per_item_pi95_low"], med["ns_per_item_pi95_high"]) == got, med
+    assert 0.95 <= s["pi_coverage"] < 1, s["pi_coverage"]
+    if all("cycles_per_item" in b for b in reps):
+        cycles = rcresults.repeat_pi95([b["cycles_per_item"] for b in reps], len(reps))
+        assert cycles == (s["cycles_per_item_pi95_low"], s["cycles_per_item_pi95_high"]), (cycles, s)
+    assert "prediction interval" in d["context"]["rcbench"]["formulas"]["ns_per_item_pi95"]
+PY
+then passes=$((passes + 1)); else echo "FAIL repeat-interval: the file's repeat interval is not its repetitions'"; fails=$((fails + 1)); fi
 
 # Strong scaling: the same 2 units of work at 1 and 2 threads, and every checksum holds. dimuon
 # gives each unit its own slice of events, so a unit run twice or never changes the sum.

@@ -61,6 +61,57 @@ struct MedianInterval {
   return MedianInterval{v[k - 1], v[n - k], 1.0 - 2.0 * tail};
 }
 
+// Where a repeat run's median will fall: a distribution-free 95% prediction
+// interval, x(k) and x(n+1-k), for the median of m more samples from the
+// same distribution.
+//
+// Why not the confidence interval: that one is about the true median, but a
+// second run's median carries its own sampling error too. Even on a machine
+// whose samples are independent and identically distributed, the 95% CI of
+// one run holds the other's median only 85-92% of the time (n = 6-30, a
+// simulation in docs/measurement.md), and less where the host drifts.
+//
+// Exact under exchangeability: the ranks of all n+m values are equally
+// likely, so the number J of the n samples below the future r-th order
+// statistic has P(J = j) = C(j+r-1, j) C(n-j+m-r, n-j) / C(n+m, n). The
+// future median lies below x(k) only if its lower middle order statistic
+// does (r = ceil(m/2)), and above x(n+1-k) only if its upper one does; k is
+// the largest rank whose two tails together stay within 5%. For odd m the
+// coverage reported is exact; for even m both middle order statistics can
+// fall outside at once, and it is a lower bound. For m = n it exists from
+// n = 9.
+namespace detail {
+[[nodiscard]] inline double log_choose(double n, double k) {
+  return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
+}
+// P(J = j): j of the n samples below the r-th smallest of m future ones.
+[[nodiscard]] inline double below_order_statistic_pmf(std::size_t n, std::size_t m, std::size_t r, std::size_t j) {
+  const double dn = static_cast<double>(n), dm = static_cast<double>(m), dr = static_cast<double>(r),
+               dj = static_cast<double>(j);
+  return std::exp(log_choose(dj + dr - 1, dj) + log_choose(dn - dj + dm - dr, dn - dj) - log_choose(dn + dm, dn));
+}
+}  // namespace detail
+
+[[nodiscard]] inline std::optional<MedianInterval> repeat_median_pi95(std::vector<double> v, std::size_t m) {
+  const std::size_t n = v.size();
+  if (n == 0 || m == 0) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  const std::size_t r_low = (m + 1) / 2, r_high = m / 2 + 1;
+  double below = 0;  // P(future median < x(k)), at most, for the k reached
+  double above = 0;  // P(future median > x(n+1-k)), at most
+  std::size_t k = 0;
+  for (std::size_t j = 0; j < n / 2; ++j) {
+    const double next_below = below + detail::below_order_statistic_pmf(n, m, r_low, j);
+    const double next_above = above + detail::below_order_statistic_pmf(n, m, r_high, n - j);
+    if (next_below + next_above > 0.05) break;
+    below = next_below;
+    above = next_above;
+    k = j + 1;
+  }
+  if (k == 0) return std::nullopt;
+  return MedianInterval{v[k - 1], v[n - k], 1.0 - below - above};
+}
+
 // Two clusters: a median of such a sample sits between them or jumps from
 // one to the other, and more repetitions will not narrow its interval.
 //
