@@ -256,6 +256,17 @@ class Cell:
         else the same distribution-free interval computed from the repetitions (None below 6)."""
         return self.interval(key) if key in ("ns_per_item", "items_per_second") else median_ci95(self.values(key))
 
+    def repeat_interval_of(self, key: str) -> tuple[float, float] | None:
+        """Where a repeat run's median of `key` falls (95%, for a repeat with as many repetitions):
+        the file's own where it wrote one, else computed from the repetitions as the harness does
+        (repeat_pi95; None below 9 repetitions)."""
+        name = key + "_pi95"
+        lo, hi = self.summary.get(name + "_low"), self.summary.get(name + "_high")
+        if _finite(lo) and _finite(hi) and 0 < lo <= hi:
+            return float(lo), float(hi)
+        v = self.values(key)
+        return repeat_pi95(v, len(v))
+
     def interval(self, key: str = "ns_per_item") -> tuple[float, float] | None:
         """The 95% interval of `key`'s median where the file has one, else None. Only ns_per_item
         has its own; items_per_second is its reciprocal (times threads), so its interval is the
@@ -426,6 +437,33 @@ def median_ci95(values: list[float]) -> tuple[float, float] | None:
     for j in range(n // 2):
         cdf += math.exp(math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) - n * math.log(2))
         if cdf > 0.025:
+            break
+        k = j + 1
+    return (v[k - 1], v[n - k]) if k else None
+
+
+def _log_choose(n: float, k: float) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def repeat_pi95(values: list[float], m: int) -> tuple[float, float] | None:
+    """Distribution-free 95% prediction interval for the median of m more samples, as the harness
+    computes it (harness/engine/stats.h, repeat_median_pi95): the order statistics k and n+1-k,
+    with k the largest rank at which the repeat's middle order statistics fall outside with
+    probability <= 5% when all n+m values are exchangeable; None when no rank does."""
+    v = sorted(values)
+    n = len(v)
+    if not n or m <= 0:
+        return None
+
+    def below(r: int, j: int) -> float:  # P(j of the n below the repeat's r-th smallest)
+        return math.exp(_log_choose(j + r - 1, j) + _log_choose(n - j + m - r, n - j) - _log_choose(n + m, n))
+
+    r_low, r_high = (m + 1) // 2, m // 2 + 1
+    tails, k = 0.0, 0
+    for j in range(n // 2):
+        tails += below(r_low, j) + below(r_high, n - j)
+        if tails > 0.05:
             break
         k = j + 1
     return (v[k - 1], v[n - k]) if k else None

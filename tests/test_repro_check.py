@@ -42,11 +42,11 @@ class FilesModeTest(unittest.TestCase):
         self.assertIn("intervals: 95% intervals of the median", out)
         # benchmarks, within 5%, overlapping, p90, max: 6 at 1 thread (plain, atomic, biased × 2
         # workloads), 4 at 2 threads (plain runs at 1 thread only).
-        # ... then how often A's interval holds B's median, and B's A's.
-        self.assertEqual(row(out, "1 thread"), ["6", "5", "(83%)", "4", "(67%)", "30.0%", "30.0%",
-                                                "4", "(67%)", "4", "(67%)"])
-        self.assertEqual(row(out, "2+ threads"), ["4", "3", "(75%)", "3", "(75%)", "20.0%", "20.0%",
-                                                  "3", "(75%)", "3", "(75%)"])
+        # ... then how often A's repeat interval holds B's median, and B's A's: with 5 repetitions
+        # a cell has none (it needs 9), so nothing is counted, and the output says why.
+        self.assertEqual(row(out, "1 thread"), ["6", "5", "(83%)", "4", "(67%)", "30.0%", "30.0%", "–", "–"])
+        self.assertEqual(row(out, "2+ threads"), ["4", "3", "(75%)", "3", "(75%)", "20.0%", "20.0%", "–", "–"])
+        self.assertIn("20 repeat interval(s) missing (fewer than 9 repetitions)", out)
         self.assertIn("3 benchmark(s) disagree:", out)
         listed = [x.split()[0] for x in out.split("disagree:")[1].strip().splitlines()]
         self.assertEqual(listed, ["shared_list/atomic/threads:1", "hot_object/biased/threads:2",
@@ -130,6 +130,39 @@ class FilesModeTest(unittest.TestCase):
         self.assertEqual(cycles.returncode, 0, cycles.stderr)
         self.assertIn("median cycles_per_item (canary-normalised)", cycles.stdout)
         self.assertIn("every benchmark agrees", cycles.stdout)
+
+    def test_holds_counts_the_repeat_interval_not_the_interval_of_the_median(self):
+        """Three cells of 11 repetitions 100..110 in A, each with a 95% repeat interval (ranks 1
+        and 11 at n = 11: 100..110). In B shared_list's are 3% higher (median 108.15: inside A's
+        repeat interval) and hot_object's 15% higher (outside). fib's A states its own repeat
+        interval in the summary (90..95), which repro-check reads instead of computing one, so B's
+        equal median 105 lies outside it."""
+        def doc(shift, stated=None):
+            benchmarks = []
+            for w, factor in (("shared_list", shift[0]), ("hot_object", shift[1]), ("fib", shift[2])):
+                name = f"{w}/atomic/threads:1"
+                summary = {"ns_per_item_pi95_low": stated[0], "ns_per_item_pi95_high": stated[1]} \
+                    if stated and w == "fib" else {}
+                meta = {"strategy": "atomic", "workload": w, "threads": 1, "summary": summary,
+                        "repetition": {"in_statistics": True}}
+                for r in range(11):
+                    ns = (100 + r) * factor
+                    benchmarks.append({"name": name, "run_name": name, "run_type": "iteration",
+                                       "repetition_index": r, "threads": 1, "iterations": 10,
+                                       "real_time": ns, "cpu_time": ns, "time_unit": "ns",
+                                       "ns_per_item": ns, "rcbench": meta})
+            return {"context": {"rcbench": {}}, "benchmarks": benchmarks}
+        with tempfile.TemporaryDirectory() as d:
+            a, b = os.path.join(d, "a.json"), os.path.join(d, "b.json")
+            with open(a, "w") as f:
+                json.dump(doc((1, 1, 1), stated=(90, 95)), f)
+            with open(b, "w") as f:
+                json.dump(doc((1.03, 1.15, 1)), f)
+            p = run("--files", a, b)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # 3 cells; A holds B for shared_list only; B holds A for shared_list and fib.
+        self.assertEqual(row(p.stdout, "1 thread")[7:], ["1", "(33%)", "2", "(67%)"])
+        self.assertNotIn("repeat interval(s) missing", p.stdout)
 
     def test_a_figure_it_does_not_know_exits_2(self):
         p = run("--files", BASE, NEW, "--figure", "items_per_second")
