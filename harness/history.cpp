@@ -584,6 +584,12 @@ std::string group_label(const StoredRun& r) {
 }
 
 Diff diff_runs(const sql::Db& db, const std::string& base, const std::string& next, const HistoryOptions& opt) {
+  // One commit on both sides would judge its runs against themselves, every
+  // cell "same" or, pooled, short of samples: neither answers a question.
+  if (base == next)
+    throw UsageError("both revisions are commit " + base.substr(0, 12) +
+                     ": history diff compares two commits; to see how the runs of one commit agree, give their "
+                     "files to rcbench compare (A.json B.json), or list them with rcbench history show");
   const std::set<std::int64_t> machines = machines_named(db, opt.machine);
   std::map<GroupKey, Group> groups;
   load_side(db, base, machines, true, groups);

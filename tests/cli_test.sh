@@ -545,7 +545,9 @@ check history-diff-csv 1 "$rcbench" history diff 1111 2222 --db "$db" --format c
 expect_text history-diff-csv '^fixture-box,[0-9a-f]{16},.*,regression$'
 check history-diff-json 1 "$rcbench" history diff 1111 2222 --db "$db" --format json
 expect_text history-diff-json '"schema": "rcbench-history-diff/1"'
-check history-diff-same 0 "$rcbench" history diff 1111 1111 --db "$db"
+check history-diff-same 2 "$rcbench" history diff 1111 1111aaaa --db "$db"
+expect_text history-diff-same "both revisions are commit 1111aaaa: history diff compares two commits"
+expect_one_line history-diff-same
 check history-unknown-revision 2 "$rcbench" history diff 1111 3333 --db "$db"
 expect_text history-unknown-revision "unknown revision '3333': no run recorded at it \(recorded: 1111aaaa, 2222bbbb\)"
 expect_one_line history-unknown-revision

@@ -213,6 +213,13 @@ TEST_F(HistoryTest, RevisionsMustNameOneRecordedCommit) {
   (void)rcb::history_add({write("a.json", FileSpec{}), write("b.json", other)}, opt_);
   EXPECT_THROW((void)rcb::history_diff("aaaa", "aaaa0000000000000000000000000000000000009", opt_), rcb::UsageError);
   EXPECT_THROW((void)rcb::history_diff("cccc", "aaaa000000000000000000000000000000000009", opt_), rcb::UsageError);
+  // One commit on both sides: nothing to compare, and the message says what would.
+  try {
+    (void)rcb::history_diff("aaaa000000000000000000000000000000000009", "aaaa000000000000000000000000000000000009", opt_);
+    ADD_FAILURE() << "a diff of one commit with itself was taken";
+  } catch (const rcb::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("both revisions are commit aaaa00000000"), std::string::npos) << e.what();
+  }
   EXPECT_NO_THROW((void)rcb::history_diff("aaaa000000000000000000000000000000000001",
                                           "aaaa000000000000000000000000000000000009", opt_));
 }
