@@ -30,6 +30,9 @@
 //           (either success reply may carry "unbound":["CPU n: why",...],
 //           the CPUs its workers could not bind, which ran unpinned)
 //           (with helper_threads given, the child skips its counted pass)
+//   driver: full <cell> <iterations> <helper_threads 0|1> [<cpu,cpu,...>]
+//                                   child: {"repetition":{...}} (serve_child.h), on those CPUs
+//           (`rcbench run --processes fresh`; no counted pass)
 // The child ends when its standard input closes. It ignores SIGINT, so a
 // Ctrl-C reaches the driver, which lets the repetition in flight finish,
 // judges the rounds done and exits 130.
@@ -61,6 +64,7 @@
 #include "harness/engine/topology.h"
 #include "harness/results_file.h"
 #include "harness/run_plan.h"
+#include "harness/serve_child.h"
 
 namespace rcb {
 
@@ -119,109 +123,30 @@ nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, std::op
                       unbound);
 }
 
+// `rcbench run --processes fresh`: the repetition whole, on the CPUs the
+// driver chose (a 1-thread cell's rotation), sized by the driver's counted pass.
+nlohmann::json serve_full(ServedCell& c, std::uint64_t iterations, bool helper_threads, const std::vector<int>& cpus,
+                          const CellPlan& plan, const Topology& topo) {
+  Cell cell = c.planned->cell;
+  if (!cpus.empty()) cell.cpus = cpus;
+  Unbound unbound;
+  const Repetition rep = c.planned->kernels->repetition(
+      repetition_plan(cell, plan.opt.size, plan.share, iterations, helper_threads, binder(topo, cell.cpus, unbound)));
+  return with_unbound({{"repetition", repetition_to_json(rep)}}, unbound);
+}
+
+std::vector<int> cpu_list(const std::string& text) {
+  std::vector<int> cpus;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) cpus.push_back(std::stoi(item));
+  return cpus;
+}
+
 // ---- the driver's children ------------------------------------------------
 
-class AbError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// One side: a `_serve` child with a pipe each way.
-class ServeChild {
- public:
-  ServeChild(std::string label, const std::string& binary, const std::vector<std::string>& args)
-      : label_(std::move(label)) {
-    int to_child[2], from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0)
-      throw AbError(std::string("pipe: ") + std::strerror(errno));
-    std::vector<std::string> argv_s{binary, "_serve"};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ < 0) throw AbError(std::string("fork: ") + std::strerror(errno));
-    if (pid_ == 0) {
-      ::dup2(to_child[0], STDIN_FILENO);
-      ::dup2(from_child[1], STDOUT_FILENO);
-      ::execv(binary.c_str(), argv.data());
-      std::fprintf(stderr, "rcbench ab: cannot run %s: %s\n", binary.c_str(), std::strerror(errno));
-      ::_exit(127);
-    }
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    to_ = to_child[1];
-    from_ = from_child[0];
-    try {
-      hello_ = read_reply();
-    } catch (const AbError&) {
-      // A child that refused the selection has said why on stderr.
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      pid_ = -1;
-      if (WIFEXITED(status) && WEXITSTATUS(status) == kExitUsage)
-        throw UsageError(label_ + "'s rcbench (" + binary + ") refused the selection (its message is above)");
-      throw;
-    }
-    if (!hello_.contains("rcbench_serve"))
-      throw AbError(label_ + " (" + binary + ") did not answer as an rcbench that can serve `ab`: " + hello_.dump());
-  }
-  ServeChild(const ServeChild&) = delete;
-  ServeChild& operator=(const ServeChild&) = delete;
-  ~ServeChild() {
-    if (to_ >= 0) ::close(to_);
-    if (from_ >= 0) ::close(from_);
-    if (pid_ > 0) {
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-  }
-
-  [[nodiscard]] const nlohmann::json& hello() const { return hello_; }
-  [[nodiscard]] const std::string& label() const { return label_; }
-
-  nlohmann::json request(const std::string& line) {
-    const std::string out = line + "\n";
-    std::size_t sent = 0;
-    while (sent < out.size()) {
-      const ssize_t n = ::write(to_, out.data() + sent, out.size() - sent);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw AbError(label_ + "'s rcbench ended unexpectedly (see its messages above)");
-      sent += static_cast<std::size_t>(n);
-    }
-    return read_reply();
-  }
-
- private:
-  // One line; a signal does not cut it short (the child finishes what it
-  // was doing and answers).
-  nlohmann::json read_reply() {
-    for (;;) {
-      if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
-        const std::string line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        try {
-          return nlohmann::json::parse(line);
-        } catch (const nlohmann::json::exception&) {
-          throw AbError(label_ + "'s rcbench answered something other than the serving protocol: " + line);
-        }
-      }
-      char chunk[4096];
-      const ssize_t n = ::read(from_, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw AbError(label_ + "'s rcbench ended before answering (see its messages above)");
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-  std::string label_;
-  pid_t pid_ = -1;
-  int to_ = -1, from_ = -1;
-  std::string buffer_;
-  nlohmann::json hello_;
-};
+// A side that died or broke the protocol (harness/serve_child.h).
+using AbError = ServeError;
 
 // Both sides' children, started afresh for each round.
 class Sides {
@@ -595,6 +520,16 @@ int cmd_serve(const RunOptions& opt) {
         std::optional<bool> helper_threads;
         if (in >> helper) helper_threads = helper != 0;
         reply = serve_repetition(it->second, iterations, helper_threads, plan, topo);
+      }
+    } else if (verb == "full") {
+      std::uint64_t iterations = 0;
+      int helper = 0;
+      std::string cpus;
+      if (!(in >> iterations >> helper) || iterations == 0) {
+        reply = {{"error", "full needs a positive iteration count and helper threads 0|1"}};
+      } else {
+        in >> cpus;
+        reply = serve_full(it->second, iterations, helper != 0, cpu_list(cpus), plan, topo);
       }
     } else {
       reply = {{"error", "unknown request '" + verb + "'"}};

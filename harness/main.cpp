@@ -231,6 +231,11 @@ void add_measurement_options(CLI::App* run, RunArgs& a) {
                   "so its interval holds their differences in speed as the N-thread benchmarks do; first: every "
                   "repetition on the placement's first CPU")
       ->capture_default_str();
+  run->add_option("--processes", opt.processes,
+                  "one: every repetition runs in this process; fresh: each round's repetitions run in a new "
+                  "child process, so a benchmark's repetitions see as many address-space layouts as rounds and "
+                  "its intervals cover what layout does to it (docs/measurement.md, section 4)")
+      ->capture_default_str();
   run->add_option("--seed", a.seed,
                   "seed of the rounds' random order (default: a fresh one; the results file records it as "
                   "context.rcbench.measurement.round_order_seed, so --seed replays that order)");
@@ -281,6 +286,18 @@ void check_selection(const CLI::App* sub, RunArgs& a) {
   (void)rcb::parse_placement(opt.placement);  // a bad list fails here, before anything starts
 }
 
+// The selection options as the user gave them, for a `_serve` child.
+std::vector<std::string> forwarded_selection(const CLI::App* sub, const RunArgs& a) {
+  std::vector<std::string> forwarded;
+  for (const char* name : kSelectionOptions)
+    if (given(sub, name)) {
+      forwarded.emplace_back(name);
+      forwarded.push_back(sub->get_option(name)->results().back());
+    }
+  if (a.opt.oversubscribe) forwarded.emplace_back("--oversubscribe");
+  return forwarded;
+}
+
 // `rcbench run`'s options, checked; dispatches to the metric's command.
 int run_command(const CLI::App* run, RunArgs& a) {
   rcb::RunOptions& opt = a.opt;
@@ -307,6 +324,14 @@ int run_command(const CLI::App* run, RunArgs& a) {
     return rcb::cmd_run_instructions(opt);
   }
   if (a.metric != "time") throw rcb::UsageError("bad --metric '" + a.metric + "' (valid: time, instructions)");
+  if (opt.processes != "one" && opt.processes != "fresh")
+    throw rcb::UsageError("bad --processes '" + opt.processes + "' (valid: one, fresh)");
+  if (opt.time_counted) {
+    if (given(run, "--processes") && opt.processes == "fresh")
+      throw rcb::UsageError("--time-counted runs in one process: it cannot be combined with --processes fresh");
+    opt.processes = "one";
+  }
+  opt.forwarded = forwarded_selection(run, a);
   if (opt.time_counted && !rcb::kTimeCountedBuild)
     throw rcb::UsageError("--time-counted needs a build configured with -DRCBENCH_TIME_COUNTED=ON "
                           "(it compiles a second timed instantiation of every cell)");
@@ -336,12 +361,7 @@ void add_ab_options(CLI::App* ab, AbArgs& a) {
 
 int ab_command(const CLI::App* ab, AbArgs& a) {
   check_selection(ab, a.selection);  // bad input fails here, before either side starts
-  for (const char* name : kSelectionOptions)
-    if (given(ab, name)) {
-      a.opt.forwarded.emplace_back(name);
-      a.opt.forwarded.push_back(ab->get_option(name)->results().back());
-    }
-  if (a.selection.opt.oversubscribe) a.opt.forwarded.emplace_back("--oversubscribe");
+  a.opt.forwarded = forwarded_selection(ab, a.selection);
   a.opt.selection = a.selection.opt;
   if (given(ab, "--threshold")) a.opt.threshold = parse_percent(a.threshold, "--threshold");
   if (given(ab, "--seed")) a.opt.seed = parse_seed(a.seed);

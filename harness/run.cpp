@@ -44,6 +44,7 @@
 #include "harness/kernels.h"
 #include "harness/cells.h"
 #include "harness/results_file.h"
+#include "harness/serve_child.h"
 #include "harness/run_plan.h"
 #include "harness/selection.h"
 #include "harness/summary_format.h"
@@ -60,6 +61,7 @@ struct Sample {
   Calibration before, after;
   std::vector<CpuSpeed> speeds;  // each CPU a multi-thread repetition used, after it (engine/disturbance.h)
   int planned_cpu = -1;  // a rotated 1-thread repetition's CPU, whether or not the binding held
+  pid_t process_id = 0;  // the `_serve` child that ran it (--processes fresh); 0: this process
   bool counted = true;  // in the statistics (clean, or accepted past the rerun bound)
 
   // ns per item times the effective clock around the repetition; none where
@@ -189,11 +191,13 @@ class Runner {
         std::shuffle(todo.begin(), todo.end(), rng);
       else
         todo.resize(1);
+      if (opt_.interleave) fresh_child();
       for (CellRun* c : todo) {
         do {
           if (Interrupts::interrupted() || Clock::now() >= deadline) break;
           if (!counted_pass_done(*c)) break;
           status("round " + std::to_string(round) + ": " + c->cell.name);
+          if (!opt_.interleave) fresh_child();
           one_repetition(*c);
           if (!opt_.interleave) judge(*c);
           checkpoint_every(std::chrono::seconds(5));
@@ -400,7 +404,13 @@ class Runner {
     RepetitionPlan plan =
         repetition_plan(cell, opt_.size, share_, c.iterations, c.counted.helper_threads, binder(cell));
     plan.stop = &Interrupts::interrupt_flag();
-    s.rep = opt_.time_counted ? c.kernels->repetition_counted(plan) : c.kernels->repetition(plan);
+    if (opt_.processes == "fresh") {
+      if (!child_) fresh_child();  // the last one failed
+      s.process_id = child_->pid();
+      s.rep = child_repetition(c, cell);
+    } else {
+      s.rep = opt_.time_counted ? c.kernels->repetition_counted(plan) : c.kernels->repetition(plan);
+    }
     if (s.rep.interrupted) return;  // a partial repetition is not a sample
     if (!s.rep.error.empty()) {
       fail(c, s.rep.error);
@@ -489,6 +499,42 @@ class Runner {
   std::string latest_;  // the last repetition's figure, for the status line
   Clock::time_point last_checkpoint_ = Clock::now();
   std::map<int, std::pair<Clock::time_point, Calibration>> calibrations_;  // per CPU: when, what
+  std::unique_ptr<ServeChild> child_;  // --processes fresh: this round's (or repetition's) process
+
+  // --processes fresh: the previous child ends after its last repetition,
+  // and a new process, with its own layout, serves what follows.
+  void fresh_child() {
+    if (opt_.processes != "fresh") return;
+    child_.reset();
+    child_ = std::make_unique<ServeChild>("the repetitions' process", self_binary(), opt_.forwarded);
+  }
+
+  // One timed repetition in the child, as one_repetition would run it here:
+  // the same cell, CPUs, iterations and helper threads; the parent keeps the
+  // counted pass, the calibrations and the judgement.
+  Repetition child_repetition(const CellRun& c, const Cell& cell) {
+    std::string cpus;
+    for (const int cpu : cell.cpus) cpus += (cpus.empty() ? "" : ",") + std::to_string(cpu);
+    Repetition failed;
+    try {
+      const nlohmann::json reply = child_->request("full " + c.cell.name + " " + std::to_string(c.iterations) + " " +
+                                                   (c.counted.helper_threads ? "1" : "0") + " " + cpus);
+      if (reply.contains("unbound"))
+        for (const auto& why : reply["unbound"])
+          warn("could not bind a thread to " + why.get<std::string>() + " (threads run unpinned)");
+      if (reply.contains("error")) {
+        failed.error = reply["error"].get<std::string>();
+        return failed;
+      }
+      return repetition_from_json(reply.at("repetition"), share_);
+    } catch (const ServeError& e) {
+      failed.error = e.what();
+    } catch (const nlohmann::json::exception& e) {
+      failed.error = std::string("the repetitions' process answered an incomplete record: ") + e.what();
+    }
+    child_.reset();  // it is gone or unreadable: the next round starts another
+    return failed;
+  }
 };
 
 // name_low and name_high: the interval's ends, or null where it has none.
@@ -702,6 +748,7 @@ nlohmann::json Runner::document() const {
                             {"cpu_ghz", speeds_json(s.speeds)},
                             {"checksum", hex(s.rep.checksum)},
                             {"planned_cpus", s.planned_cpu >= 0 ? nlohmann::json::array({s.planned_cpu}) : nlohmann::json(c.cell.cpus)},
+                            {"process_id", s.process_id},
                             {"bound_cpus", s.rep.bound_cpu},
                             {"ran_on_cpus", s.rep.last_cpu}};
       notes.push_back(std::move(note));
@@ -1033,6 +1080,7 @@ static nlohmann::json run_context(const Topology& topo, const FrequencyControl& 
                         {"placement", placement.describe()},
                         {"oversubscribe", opt.oversubscribe},
                         {"one_thread_cpus", opt.one_thread_cpus},
+                        {"processes", opt.processes},
                         {"drift_threshold", opt.drift_threshold},
                         {"cv_threshold", opt.cv_threshold}};
   // The formulas of this file's scaling (harness/engine/measure.h has both).
@@ -1089,6 +1137,7 @@ static void print_plan(std::ostream& msg, const RunOptions& opt, const WorkShare
       << cells << " benchmark(s), size " << to_string(opt.size) << ", >= " << opt.repetitions << " repetitions of >= "
       << opt.min_time << " s until +-" << 100 * opt.precision << "% (95% CI); needs about " << seconds_text(estimate)
       << ", budget " << seconds_text(opt.max_time) << ", placement " << placement.describe();
+  if (opt.processes == "fresh") msg << ", a fresh process per round";
   if (share.scaling == Scaling::strong)
     msg << ", strong scaling: " << share.strong_units << " units of work per iteration at every thread count";
   msg << " -> " << opt.out << "\n";

@@ -60,6 +60,11 @@ struct RunOptions {
   // first CPU). See Runner::one_thread_rotation in harness/run.cpp.
   std::string one_thread_cpus = "rotate";
   std::optional<std::uint64_t> seed;  // --seed: the rounds' order; empty: a fresh random seed
+  // --processes: one (every repetition in this process) or fresh (each
+  // round's repetitions in a new `_serve` child, so a cell's repetitions
+  // see as many address-space layouts as rounds; harness/serve_child.h).
+  std::string processes = "fresh";
+  std::vector<std::string> forwarded;  // the selection options as given, for the children
   bool freq_control = true;
   double drift_threshold = 0.05;  // |after/before - 1| that flags a benchmark
   double cv_threshold = 0.05;     // coefficient of variation that flags one

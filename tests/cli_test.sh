@@ -231,6 +231,37 @@ for path, n in ((sys.argv[1], 9), (sys.argv[2], 8)):
     assert "prediction interval" in d["context"]["rcbench"]["formulas"]["ns_per_item_pi95"]
 PY
 then passes=$((passes + 1)); else echo "FAIL repeat-interval: the file's repeat interval is not its repetitions'"; fails=$((fails + 1)); fi
+# --processes fresh: each round's repetitions run in a new `_serve` child (its own address-space
+# layout), the parent keeping the counted pass, calibrations and judgement. Every repetition names
+# its child; one child per round; the rotation and the checksums hold as in one process.
+check processes-fresh 0 "$rcbench" run --strategy atomic --workload shared_list,handoff --threads 1,2 --size quick \
+  --repetitions 3 --min-time 0.001 --precision 99 --processes fresh --out "$tmp/fresh.json"
+valid_json processes-fresh "$tmp/fresh.json" 4
+if python3 - "$tmp/fresh.json" <<'PY'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+rc = d["context"]["rcbench"]
+assert rc["options"]["processes"] == "fresh", rc["options"]
+reps = [b for b in d["benchmarks"] if b["run_type"] == "iteration"]
+pids = {b["rcbench"]["repetition"]["process_id"] for b in reps}
+assert all(p > 0 and p != os.getpid() for p in pids), pids
+rounds = {b["repetition_index"] for b in reps}
+assert len(pids) >= len(rounds), (len(pids), len(rounds))  # a child per round at least
+for b in reps:
+    assert b["checksum_ok"] == 1 and b["ns_per_item"] > 0, b
+    r = b["rcbench"]["repetition"]
+    if b["threads"] == 1:
+        assert r["planned_cpus"][0] in b["rcbench"]["bound_cpus"], r
+for name in {b["run_name"] for b in reps}:  # the same cell, a different child each repetition
+    mine = [b["rcbench"]["repetition"]["process_id"] for b in reps if b["run_name"] == name]
+    assert len(set(mine)) == len(mine), (name, mine)
+PY
+then passes=$((passes + 1)); else echo "FAIL processes-fresh: repetitions not each in a fresh child"; fails=$((fails + 1)); fi
+check processes-bad 2 "$rcbench" run --processes two --strategy atomic --workload shared_list
+expect_text processes-bad "bad --processes 'two' \(valid: one, fresh\)"
+expect_one_line processes-bad
+check processes-time-counted 2 "$rcbench" run --processes fresh --time-counted --strategy atomic --workload shared_list
+expect_text processes-time-counted "cannot be combined with --processes fresh"
 
 # Strong scaling: the same 2 units of work at 1 and 2 threads, and every checksum holds. dimuon
 # gives each unit its own slice of events, so a unit run twice or never changes the sum.
@@ -405,6 +436,28 @@ for name in {b["run_name"] for b in d["benchmarks"]}:
 PY
   then passes=$((passes + 1)); else echo "FAIL $name: interrupted/incomplete not recorded"; fails=$((fails + 1)); fi
 done
+
+# The same with --processes fresh: the child ignores the signal and finishes its repetition, the
+# parent writes what finished and exits 130, and no child is left behind.
+rm -f "$tmp/sig.json"
+"$rcbench" run "${sig_cells[@]}" --repetitions 6 --min-time 0.2 --max-time 60 --processes fresh \
+  --out "$tmp/sig.json" >"$tmp/out" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do [[ -s "$tmp/sig.json" ]] && break; sleep 0.05; done
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+status=$?
+children=$(python3 -c 'import json,sys; print(" ".join(str(b["rcbench"]["repetition"]["process_id"]) for b in json.load(open(sys.argv[1]))["benchmarks"] if b["run_type"] == "iteration"))' "$tmp/sig.json" 2>/dev/null)
+alive=0
+for child in $children; do kill -0 "$child" 2>/dev/null && alive=1; done
+if [[ $status -eq 130 && -n "$children" && $alive -eq 0 ]]; then
+  passes=$((passes + 1))
+else
+  echo "FAIL signal INT, --processes fresh: exit $status, wanted 130 with no child left"; cat "$tmp/out"
+  fails=$((fails + 1))
+fi
+valid_json "signal INT, --processes fresh" "$tmp/sig.json" 1
 
 # Ctrl-C halfway: the finished benchmarks stay in a valid file, status 130.
 # Interrupted at several moments, so it lands in a probe, in a first and in a
