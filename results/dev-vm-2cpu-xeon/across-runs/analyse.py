@@ -6,11 +6,12 @@ files here (any python3):
 
 Pairs: first-1/2 (1-thread cells on CPU 0, commit 56b93df), rot-1/2 (1-thread repetitions rotated
 over CPUs 0 and 1), norand-1/2 (as rot, both under `setarch -R`); repeat1-3 a/b (three pairs of
-default runs at the commit that added the repeat interval and 9 repetitions at least). For each of
+default runs at the commit that added the repeat interval and 9 repetitions at least);
+fresh1-3 a/b (three pairs with `--processes fresh`, each round in a new process). For each of
 the first three pairs: the level shift (median over cells of B/A), how often one run's interval of
 the median holds the other's median in ns and in cycles per item, and the same after rejecting
 repetitions whose canary (calibrated clock) moved across them; for each run: how much the
-machine's speed moved from round to round. For all six pairs: how often the 95% repeat interval
+machine's speed moved from round to round. For all nine pairs: how often the 95% repeat interval
 (rcresults.repeat_pi95, as the harness writes it) holds the other run's median. Last, a simulation:
 how often one run's interval of the median, and its repeat interval, hold a second run's median
 when every sample is independent and identically distributed.
@@ -107,7 +108,8 @@ def repeat_holds(a, b, threads):
 print()
 print("repeat interval (95%, for a repeat run of as many repetitions), both ways:")
 PAIRS = [(p, p + "-1", p + "-2") for p in ("first", "rot", "norand")] + \
-        [(f"repeat{i}", f"repeat{i}-a", f"repeat{i}-b") for i in (1, 2, 3)]
+        [(f"repeat{i}", f"repeat{i}-a", f"repeat{i}-b") for i in (1, 2, 3)] + \
+        [(f"fresh{i}", f"fresh{i}-a", f"fresh{i}-b") for i in (1, 2, 3)]
 for pair, ra, rb in PAIRS:
     for figure in ("ns_per_item", "cycles_per_item"):
         a, b = samples(ra, figure), samples(rb, figure)
