@@ -486,6 +486,19 @@ void note_differences(const ResultsFile& a, const ResultsFile& b, std::vector<st
       notes.push_back(std::string(side == &a ? "BASE" : "NEW") + " started at load average " + loads +
                       ": other work was competing for the CPUs, so wall-time verdicts are less reliable");
   }
+  // Time judged where no run could hold the clock still: say which figure
+  // would have cancelled the clock (docs/measurement.md, section 4).
+  const auto clock_free = [](const ResultsFile& f) {
+    const P state("/rcbench/frequency_control/state");
+    return !f.contexts.empty() && std::all_of(f.contexts.begin(), f.contexts.end(), [&](const nlohmann::json& ctx) {
+      return ctx.contains(state) && ctx.at(state).is_string() &&
+             (ctx.at(state) == "unavailable" || ctx.at(state) == "not-controlled");
+    });
+  };
+  if (a.unit == "ns" && clock_free(a) && clock_free(b))
+    notes.push_back("neither run could fix the CPU frequency (frequency_control), so a change in the machine's "
+                    "clock between them moves ns per item: --figure cycles_per_item judges the figure the "
+                    "calibrated clock cancels, which is what holds across runs on such a machine");
 }
 
 // Everything moving together, the untouched cells included, is more often
