@@ -105,6 +105,13 @@ nlohmann::json serve_count(ServedCell& c, const CellPlan& plan, const Topology& 
   return with_unbound({{"iterations", c.iterations}, {"helper_threads", c.counted.helper_threads}}, unbound);
 }
 
+// One timed repetition of the cell on `cell.cpus`.
+Repetition timed_repetition(const ServedCell& c, const Cell& cell, std::uint64_t iterations, bool helper_threads,
+                            const CellPlan& plan, const Topology& topo, Unbound& unbound) {
+  return c.planned->kernels->repetition(
+      repetition_plan(cell, plan.opt.size, plan.share, iterations, helper_threads, binder(topo, cell.cpus, unbound)));
+}
+
 nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, std::optional<bool> helper_threads,
                                 const CellPlan& plan, const Topology& topo) {
   if (c.iterations == 0 && helper_threads) {  // sized by an earlier process of this side
@@ -112,10 +119,9 @@ nlohmann::json serve_repetition(ServedCell& c, std::uint64_t iterations, std::op
     c.iterations = iterations;
   }
   if (const nlohmann::json counted = serve_count(c, plan, topo); counted.contains("error")) return counted;
-  const Cell& cell = c.planned->cell;
   Unbound unbound;
-  const Repetition rep = c.planned->kernels->repetition(repetition_plan(
-      cell, plan.opt.size, plan.share, iterations, c.counted.helper_threads, binder(topo, cell.cpus, unbound)));
+  const Repetition rep =
+      timed_repetition(c, c.planned->cell, iterations, c.counted.helper_threads, plan, topo, unbound);
   if (!rep.error.empty()) return with_unbound({{"error", rep.error}}, unbound);
   std::string why;
   for (const auto& r : rep.disturbance.reasons) why += (why.empty() ? "" : "; ") + r;
@@ -130,8 +136,7 @@ nlohmann::json serve_full(ServedCell& c, std::uint64_t iterations, bool helper_t
   Cell cell = c.planned->cell;
   if (!cpus.empty()) cell.cpus = cpus;
   Unbound unbound;
-  const Repetition rep = c.planned->kernels->repetition(
-      repetition_plan(cell, plan.opt.size, plan.share, iterations, helper_threads, binder(topo, cell.cpus, unbound)));
+  const Repetition rep = timed_repetition(c, cell, iterations, helper_threads, plan, topo, unbound);
   return with_unbound({{"repetition", repetition_to_json(rep)}}, unbound);
 }
 

@@ -140,16 +140,24 @@ struct Stats {
   }
 };
 
-Stats stats_of(const std::vector<double>& v) {
+// Mean, standard deviation and cv only: what the mean, stddev and cv
+// aggregates of every counter need, without the order statistics.
+Stats moments_of(const std::vector<double>& v) {
   Stats s;
   s.n = v.size();
   if (v.empty()) return s;
-  s.median_ns = median(v);
   for (double x : v) s.mean_ns += x;
   s.mean_ns /= static_cast<double>(v.size());
   for (double x : v) s.stddev_ns += (x - s.mean_ns) * (x - s.mean_ns);
   s.stddev_ns = v.size() > 1 ? std::sqrt(s.stddev_ns / static_cast<double>(v.size() - 1)) : 0;
   s.cv = s.mean_ns > 0 ? s.stddev_ns / s.mean_ns : 0;
+  return s;
+}
+
+Stats stats_of(const std::vector<double>& v) {
+  Stats s = moments_of(v);
+  if (v.empty()) return s;
+  s.median_ns = median(v);
   s.ci = median_ci95(v);
   s.repeat = repeat_median_pi95(v, v.size());
   return s;
@@ -401,14 +409,14 @@ class Runner {
     const int first_cpu = cell.cpus.empty() ? -1 : cell.cpus.front();
     Sample s;
     s.before = calibrate(first_cpu);
-    RepetitionPlan plan =
-        repetition_plan(cell, opt_.size, share_, c.iterations, c.counted.helper_threads, binder(cell));
-    plan.stop = &Interrupts::interrupt_flag();
     if (opt_.processes == "fresh") {
       if (!child_) fresh_child();  // the last one failed
       s.process_id = child_->pid();
       s.rep = child_repetition(c, cell);
     } else {
+      RepetitionPlan plan =
+          repetition_plan(cell, opt_.size, share_, c.iterations, c.counted.helper_threads, binder(cell));
+      plan.stop = &Interrupts::interrupt_flag();
       s.rep = opt_.time_counted ? c.kernels->repetition_counted(plan) : c.kernels->repetition(plan);
     }
     if (s.rep.interrupted) return;  // a partial repetition is not a sample
@@ -562,16 +570,9 @@ nlohmann::json Runner::summary_json(const CellRun& c) const {
     j["cv"] = st.n > 1 ? nlohmann::json(st.cv) : nlohmann::json(nullptr);
     j["unstable"] = st.n > 1 && st.cv > opt_.cv_threshold;
   }
-  if (st.ci) {
-    j["ns_per_item_ci95_low"] = st.ci->low;
-    j["ns_per_item_ci95_high"] = st.ci->high;
-    j["ci_coverage"] = st.ci->coverage;
-    j["ci_half_width"] = st.half_width();
-  } else {
-    j["ns_per_item_ci95_low"] = nullptr;
-    j["ns_per_item_ci95_high"] = nullptr;
-    j["ci_half_width"] = nullptr;
-  }
+  put_interval(j, "ns_per_item_ci95", st.ci);
+  if (st.ci) j["ci_coverage"] = st.ci->coverage;
+  j["ci_half_width"] = st.ci ? nlohmann::json(st.half_width()) : nlohmann::json(nullptr);
   put_interval(j, "ns_per_item_pi95", st.repeat);
   j["pi_coverage"] = st.repeat ? nlohmann::json(st.repeat->coverage) : nlohmann::json(nullptr);
   const std::vector<double> cycles = c.cycles_per_item();
@@ -620,10 +621,10 @@ std::vector<Run> aggregate_runs(const std::vector<Run>& clean, const Stats& st, 
     benchmark::StatisticUnit unit;
   };
   static constexpr Aggregate kAggregates[] = {
-      {"mean", [](const std::vector<double>& v) { return stats_of(v).mean_ns; }, benchmark::kTime},
+      {"mean", [](const std::vector<double>& v) { return moments_of(v).mean_ns; }, benchmark::kTime},
       {"median", [](const std::vector<double>& v) { return median(v); }, benchmark::kTime},
-      {"stddev", [](const std::vector<double>& v) { return stats_of(v).stddev_ns; }, benchmark::kTime},
-      {"cv", [](const std::vector<double>& v) { return stats_of(v).cv; }, benchmark::kPercentage},
+      {"stddev", [](const std::vector<double>& v) { return moments_of(v).stddev_ns; }, benchmark::kTime},
+      {"cv", [](const std::vector<double>& v) { return moments_of(v).cv; }, benchmark::kPercentage},
   };
   std::vector<double> real, cpu;
   std::map<std::string, std::vector<double>> counters;

@@ -427,6 +427,10 @@ def comparison(res: "Results") -> list[Ratio]:
     return out
 
 
+def _log_choose(n: float, k: float) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
 def median_ci95(values: list[float]) -> tuple[float, float] | None:
     """Distribution-free 95% interval of the median, as the harness computes it
     (harness/engine/stats.h): the order statistics k and n+1-k, with k the largest rank whose
@@ -435,15 +439,11 @@ def median_ci95(values: list[float]) -> tuple[float, float] | None:
     n = len(v)
     cdf, k = 0.0, 0
     for j in range(n // 2):
-        cdf += math.exp(math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) - n * math.log(2))
+        cdf += math.exp(_log_choose(n, j) - n * math.log(2))
         if cdf > 0.025:
             break
         k = j + 1
     return (v[k - 1], v[n - k]) if k else None
-
-
-def _log_choose(n: float, k: float) -> float:
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
 
 
 def repeat_pi95(values: list[float], m: int) -> tuple[float, float] | None:

@@ -37,11 +37,18 @@ struct MedianInterval {
   double coverage = 0;  // the binomial coverage actually achieved, >= 0.95
 };
 
+namespace detail {
+// log C(n, k), for the binomial and order-statistic tails below.
+[[nodiscard]] inline double log_choose(double n, double k) {
+  return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
+}
+}  // namespace detail
+
 // P(Binomial(n, 1/2) = j), in logarithms: 2^-n underflows to zero from
 // n = 1075 on, and every term built from it would be zero too.
 [[nodiscard]] inline double binomial_half_pmf(std::size_t n, std::size_t j) {
   const double dn = static_cast<double>(n), dj = static_cast<double>(j);
-  return std::exp(std::lgamma(dn + 1) - std::lgamma(dj + 1) - std::lgamma(dn - dj + 1) - dn * std::log(2.0));
+  return std::exp(detail::log_choose(dn, dj) - dn * std::log(2.0));
 }
 
 [[nodiscard]] inline std::optional<MedianInterval> median_ci95(std::vector<double> v) {
@@ -68,8 +75,9 @@ struct MedianInterval {
 // Why not the confidence interval: that one is about the true median, but a
 // second run's median carries its own sampling error too. Even on a machine
 // whose samples are independent and identically distributed, the 95% CI of
-// one run holds the other's median only 85-92% of the time (n = 6-30, a
-// simulation in docs/measurement.md), and less where the host drifts.
+// one run holds the other's median only 86-90% of the time (n = 6-30, the
+// simulation in results/dev-vm-2cpu-xeon/across-runs/analyse.py, quoted in
+// docs/measurement.md), and less where the host drifts.
 //
 // Exact under exchangeability: the ranks of all n+m values are equally
 // likely, so the number J of the n samples below the future r-th order
@@ -81,9 +89,6 @@ struct MedianInterval {
 // fall outside at once, and it is a lower bound. For m = n it exists from
 // n = 9.
 namespace detail {
-[[nodiscard]] inline double log_choose(double n, double k) {
-  return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
-}
 // P(J = j): j of the n samples below the r-th smallest of m future ones.
 [[nodiscard]] inline double below_order_statistic_pmf(std::size_t n, std::size_t m, std::size_t r, std::size_t j) {
   const double dn = static_cast<double>(n), dm = static_cast<double>(m), dr = static_cast<double>(r),
